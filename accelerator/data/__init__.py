@@ -1,0 +1,12 @@
+"""Synthetic taxi trip data and its data-quality checks."""
+
+from accelerator.data.taxi import DRIFT_SCENARIOS, TRIP_COLUMNS, generate_trips
+from accelerator.data.validation import DataValidationError, validate_trips
+
+__all__ = [
+    "DRIFT_SCENARIOS",
+    "TRIP_COLUMNS",
+    "DataValidationError",
+    "generate_trips",
+    "validate_trips",
+]

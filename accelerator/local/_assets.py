@@ -1,0 +1,62 @@
+"""Versioned records shared by the asset operation groups (environments, data, and later more).
+
+Layout: ``<root>/<name>/<version>.yaml``. Each record keeps the entity as the SDK's YAML shape
+under ``entity``, plus what the local backend needs (a content fingerprint, creation order).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from accelerator.local._store import read_record, records, write_record
+
+
+class VersionedRecords:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, name: str, version: str) -> Path:
+        return self.root / name / f"{version}.yaml"
+
+    def get(self, name: str, version: str) -> dict[str, Any] | None:
+        path = self.path(name, version)
+        return read_record(path) if path.is_file() else None
+
+    def versions(self, name: str) -> list[dict[str, Any]]:
+        """All versions of ``name``, oldest first (creation order, as Azure ML's 'latest' uses)."""
+        found = [read_record(p) for p in records(self.root / name)]
+        return sorted(found, key=lambda r: (r.get("created", ""), _version_key(r["version"])))
+
+    def names(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and any(records(p)))
+
+    def latest(self, name: str) -> dict[str, Any] | None:
+        found = self.versions(name)
+        return found[-1] if found else None
+
+    def next_version(self, name: str) -> str:
+        """Azure ML auto-increments to one more than the largest integer version."""
+        numbers = [int(r["version"]) for r in self.versions(name) if str(r["version"]).isdigit()]
+        return str(max(numbers, default=0) + 1)
+
+    def put(self, name: str, version: str, entity: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        previous = self.get(name, version)
+        created = previous["created"] if previous else dt.datetime.now(dt.timezone.utc).isoformat()
+        record = {
+            "name": name,
+            "version": version,
+            "created": created,
+            **extra,
+            "entity": entity,
+        }
+        write_record(self.path(name, version), record)
+        return record
+
+
+def _version_key(version: Any) -> tuple[int, str]:
+    text = str(version)
+    return (int(text), "") if text.isdigit() else (0, text)

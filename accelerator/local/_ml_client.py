@@ -1,0 +1,135 @@
+"""``LocalMLClient``: the embedded backend with ``MLClient``'s attribute names and signatures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from azure.ai.ml.entities import AmlCompute, Data, Datastore, Environment, Registry, Workspace
+
+from accelerator.local._exceptions import LocalBackendUnsupportedError
+from accelerator.local._scope import LOCAL_SUBSCRIPTION_ID, LocalScope
+from accelerator.local.operations import (
+    ComputeOperations,
+    DataOperations,
+    DatastoreOperations,
+    EnvironmentOperations,
+    RegistryOperations,
+    WorkspaceOperations,
+)
+
+HOME_VARIABLE = "ACCELERATOR_HOME"
+
+# MLClient operation groups that later chapters bring to the local backend.
+_NOT_YET = (
+    "jobs",
+    "models",
+    "components",
+    "online_endpoints",
+    "online_deployments",
+    "batch_endpoints",
+    "batch_deployments",
+    "schedules",
+    "connections",
+    "feature_stores",
+    "feature_sets",
+    "feature_store_entities",
+    "marketplace_subscriptions",
+    "serverless_endpoints",
+    "evaluators",
+    "indexes",
+    "capability_hosts",
+    "workspace_outbound_rules",
+)
+
+
+def default_home() -> Path:
+    """``ACCELERATOR_HOME``, else ``.accelerator/`` in the project checkout (git-ignored)."""
+    configured = os.environ.get(HOME_VARIABLE)
+    if configured:
+        return Path(configured).expanduser().resolve()
+    project = Path(__file__).resolve().parents[2]
+    if (project / "pyproject.toml").is_file():
+        return project / ".accelerator"
+    return Path.home() / ".accelerator"
+
+
+class _NotYetSupported:
+    def __init__(self, group: str) -> None:
+        self._group = group
+
+    def __getattr__(self, item: str) -> Any:
+        raise LocalBackendUnsupportedError(
+            f"ml_client.{self._group}.{item}", f"The {self._group} operations are not in the local backend yet."
+        )
+
+
+class LocalMLClient:
+    """A client for local workspaces, taking and returning the SDK's own entity classes.
+
+    Construct it through ``accelerator.connect(environment, backend="local")``.
+    """
+
+    def __init__(
+        self,
+        workspace_name: str | None = None,
+        *,
+        resource_group_name: str = "rg-local",
+        subscription_id: str = LOCAL_SUBSCRIPTION_ID,
+        registry_name: str | None = None,
+        home: str | os.PathLike[str] | None = None,
+    ) -> None:
+        root = Path(home).expanduser().resolve() if home else default_home()
+        self._scope = LocalScope(root, subscription_id, resource_group_name, workspace_name, registry_name)
+        self.workspaces = WorkspaceOperations(self._scope)
+        self.registries = RegistryOperations(self._scope)
+        self.compute = ComputeOperations(self._scope)
+        self.environments = EnvironmentOperations(self._scope)
+        self.datastores = DatastoreOperations(self._scope)
+        self.data = DataOperations(self._scope)
+        for group in _NOT_YET:
+            setattr(self, group, _NotYetSupported(group))
+
+    @property
+    def subscription_id(self) -> str:
+        return self._scope.subscription_id
+
+    @property
+    def resource_group_name(self) -> str:
+        return self._scope.resource_group_name
+
+    @property
+    def workspace_name(self) -> str | None:
+        return self._scope.workspace_name
+
+    @property
+    def home(self) -> Path:
+        """The folder of the local store."""
+        return self._scope.home
+
+    def create_or_update(self, entity: Any) -> Any:
+        """As ``MLClient.create_or_update``: dispatch on the entity's type."""
+        if isinstance(entity, Environment):
+            return self.environments.create_or_update(entity)
+        if isinstance(entity, Data):
+            return self.data.create_or_update(entity)
+        if isinstance(entity, Datastore):
+            return self.datastores.create_or_update(entity)
+        raise LocalBackendUnsupportedError(f"create_or_update for {type(entity).__name__}")
+
+    def begin_create_or_update(self, entity: Any) -> Any:
+        """As ``MLClient.begin_create_or_update``: dispatch on the entity's type."""
+        if isinstance(entity, Workspace):
+            return self.workspaces.begin_create(entity)
+        if isinstance(entity, Registry):
+            return self.registries.begin_create(entity)
+        if isinstance(entity, AmlCompute):
+            return self.compute.begin_create_or_update(entity)
+        raise LocalBackendUnsupportedError(f"begin_create_or_update for {type(entity).__name__}")
+
+    def __repr__(self) -> str:
+        return (
+            f"LocalMLClient(subscription_id='{self.subscription_id}', "
+            f"resource_group_name='{self.resource_group_name}', workspace_name='{self.workspace_name}')"
+        )

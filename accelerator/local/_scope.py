@@ -1,0 +1,59 @@
+"""Where a local client's operations act: the store folder and the workspace they target.
+
+Mirrors the SDK's ``OperationScope`` (subscription, resource group, workspace) and adds the root
+folder of the local store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from accelerator.local._exceptions import not_found
+
+LOCAL_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
+LOCAL_LOCATION = "local"
+
+
+@dataclass(frozen=True)
+class LocalScope:
+    home: Path
+    subscription_id: str
+    resource_group_name: str
+    workspace_name: str | None
+    registry_name: str | None = None
+
+    @property
+    def workspaces_root(self) -> Path:
+        return self.home / "workspaces"
+
+    @property
+    def registries_root(self) -> Path:
+        return self.home / "registries"
+
+    def workspace_dir(self, name: str | None = None) -> Path:
+        return self.workspaces_root / (name or self.workspace_name or "")
+
+    def require_workspace(self) -> Path:
+        """The folder of the client's workspace; a clear error if it was never created."""
+        if not self.workspace_name:
+            raise ValueError(
+                "This client is not bound to a workspace: pass workspace_name when creating it."
+            )
+        folder = self.workspace_dir()
+        if not (folder / "workspace.yaml").is_file():
+            raise not_found(
+                "Workspace",
+                self.workspace_name,
+                f"resource group '{self.resource_group_name}' of the local backend",
+                "Create it first: run notebooks/05_create_workspaces.ipynb.",
+            )
+        return folder
+
+    def arm_id(self, *parts: str) -> str:
+        """An Azure Resource Manager id shaped like the ones Azure ML returns."""
+        base = (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group_name}"
+            "/providers/Microsoft.MachineLearningServices"
+        )
+        return "/".join([base, *parts])

@@ -1,0 +1,17 @@
+"""Local operation groups, one module per ``MLClient`` attribute, named as in ``azure.ai.ml.operations``."""
+
+from accelerator.local.operations._compute_operations import ComputeOperations
+from accelerator.local.operations._data_operations import DataOperations
+from accelerator.local.operations._datastore_operations import DatastoreOperations
+from accelerator.local.operations._environment_operations import EnvironmentOperations
+from accelerator.local.operations._registry_operations import RegistryOperations
+from accelerator.local.operations._workspace_operations import WorkspaceOperations
+
+__all__ = [
+    "ComputeOperations",
+    "DataOperations",
+    "DatastoreOperations",
+    "EnvironmentOperations",
+    "RegistryOperations",
+    "WorkspaceOperations",
+]

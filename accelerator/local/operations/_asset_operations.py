@@ -1,0 +1,73 @@
+"""What the versioned asset groups (environments, data) share: get by version or label, list."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+from azure.ai.ml.exceptions import ErrorTarget, ValidationErrorType
+
+from accelerator.local._assets import VersionedRecords
+from accelerator.local._exceptions import not_found, validation_error
+from accelerator.local._validation import check_name
+from accelerator.local.operations._base import LocalOperations
+
+
+class VersionedAssetOperations(LocalOperations):
+    _folder: str  # folder name in the workspace
+    _kind: str  # what the service calls it in messages
+    _target: ErrorTarget
+    _loader: Callable[..., Any]
+
+    @property
+    def _records(self) -> VersionedRecords:
+        return VersionedRecords(self._scope.require_workspace() / self._folder)
+
+    def _resolve_version(self, name: str, version: str | None) -> str:
+        """Check name and version; Azure ML auto-increments a missing version."""
+        check_name("asset", name, self._target)
+        if version is None:
+            return self._records.next_version(name)
+        return check_name("version", str(version), self._target)
+
+    def get(self, name: str, version: str | None = None, label: str | None = None) -> Any:
+        if version and label:
+            raise validation_error("Cannot specify both version and label.", self._target)
+        if label:
+            if label != "latest":
+                raise validation_error(
+                    f"Unrecognized label '{label}': the only supported label is 'latest'.", self._target
+                )
+            record = self._records.latest(name)
+            if record is None:
+                raise not_found(self._kind, name, f"workspace '{self._scope.workspace_name}'")
+            return self._entity(record)
+        if not version:
+            raise validation_error(
+                "Must provide either version or label.", self._target, ValidationErrorType.MISSING_FIELD
+            )
+        record = self._records.get(name, str(version))
+        if record is None:
+            raise not_found(self._kind, f"{name}:{version}", f"workspace '{self._scope.workspace_name}'")
+        return self._entity(record)
+
+    def list(self, name: str | None = None, **kwargs: Any) -> list[Any]:
+        """With a name, every version of it (oldest first); without, the latest version of each."""
+        if name:
+            return [self._entity(r) for r in self._records.versions(name)]
+        records = self._records
+        return [self._entity(records.latest(n)) for n in records.names()]
+
+    def _entity(self, record: dict[str, Any]) -> Any:
+        entity = self._loader(io.StringIO(yaml.safe_dump(record["entity"])))
+        entity._id = self._scope.arm_id(
+            "workspaces",
+            self._scope.workspace_name or "",
+            self._folder,
+            record["name"],
+            "versions",
+            str(record["version"]),
+        )
+        return entity

@@ -1,0 +1,82 @@
+"""``ml_client.compute`` on the local backend.
+
+A compute cluster is recorded, not provisioned: local jobs run as processes on this machine
+whatever cluster they name, but the cluster must exist, as on Azure.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from typing import Any
+
+import yaml
+from azure.ai.ml import load_compute
+from azure.ai.ml import operations as sdk_operations
+from azure.ai.ml.entities import AmlCompute, Compute
+from azure.ai.ml.exceptions import ErrorTarget
+from azure.core.exceptions import HttpResponseError
+from azure.core.polling import LROPoller
+
+from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found
+from accelerator.local._poller import completed
+from accelerator.local._store import plain, read_record, records, write_record
+from accelerator.local._validation import check_name, to_rest
+from accelerator.local.operations._base import LocalOperations
+
+
+class ComputeOperations(LocalOperations):
+    _sdk_class = sdk_operations.ComputeOperations
+    _group = "compute"
+
+    def begin_create_or_update(self, compute: Compute) -> LROPoller[Compute]:
+        if not isinstance(compute, AmlCompute):
+            raise LocalBackendUnsupportedError(
+                f"compute of type '{getattr(compute, 'type', type(compute).__name__)}'",
+                "Only AmlCompute clusters are supported.",
+            )
+        check_name("compute", compute.name, ErrorTarget.COMPUTE)
+        to_rest(compute)
+        path = self._path(compute.name)
+        if path.is_file():
+            current = read_record(path)["entity"]
+            if current.get("size", "").lower() != (compute.size or current.get("size", "")).lower():
+                raise HttpResponseError(
+                    message=f"(UserError) The VM size of compute '{compute.name}' cannot be changed "
+                    f"from {current.get('size')} to {compute.size}. Create a new cluster instead."
+                )
+        entity = plain(compute._to_dict())
+        write_record(path, {"provisioning_state": "Succeeded", "entity": entity})
+        return completed(self.get(compute.name))
+
+    def get(self, name: str) -> Compute:
+        path = self._path(name)
+        if not path.is_file():
+            raise not_found(
+                "Compute",
+                name,
+                f"workspace '{self._scope.workspace_name}'",
+                "Create it first: run notebooks/06_connect_and_validate.ipynb.",
+            )
+        record = read_record(path)
+        compute = load_compute(io.StringIO(yaml.safe_dump(record["entity"])))
+        compute._provisioning_state = record["provisioning_state"]
+        compute._id = self._scope.arm_id("workspaces", self._scope.workspace_name or "", "computes", name)
+        return compute
+
+    def list(self, *, compute_type: str | None = None) -> Iterable[Compute]:
+        self._scope.require_workspace()
+        found = [self.get(p.stem) for p in records(self._scope.workspace_dir() / "computes")]
+        if compute_type:
+            found = [c for c in found if c.type.lower() == compute_type.lower()]
+        return found
+
+    def begin_delete(self, name: str, *, action: str = "Delete") -> LROPoller[None]:
+        if action not in ("Delete", "Detach"):
+            raise ValueError("action must be 'Delete' or 'Detach'.")
+        self.get(name)
+        self._path(name).unlink()
+        return completed(None)
+
+    def _path(self, name: str):
+        return self._scope.require_workspace() / "computes" / f"{name}.yaml"

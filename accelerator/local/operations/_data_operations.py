@@ -1,0 +1,184 @@
+"""``ml_client.data`` on the local backend.
+
+As ``MLClient`` does, a local file or folder is uploaded into the default datastore under
+``LocalUpload/<content hash>/`` and the asset points there. Data already in a datastore is copied
+the same way, so a registered version never changes after registration even if its source does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path, PurePosixPath
+import fsspec
+from azure.ai.ml import load_data
+from azure.ai.ml import operations as sdk_operations
+from azure.ai.ml.constants import AssetTypes
+from azure.ai.ml.entities import Data
+from azure.ai.ml.exceptions import AssetPathException, ErrorCategory, ErrorTarget, ValidationErrorType
+from fsspec.implementations.local import LocalFileSystem
+
+from accelerator.local._exceptions import LocalBackendUnsupportedError, validation_error
+from accelerator.local._storage import parse_datastore_uri
+from accelerator.local._store import plain
+from accelerator.local._validation import to_rest
+from accelerator.local.operations._asset_operations import VersionedAssetOperations
+from accelerator.local.operations._datastore_operations import DEFAULT_DATASTORE, DatastoreOperations
+
+_SUPPORTED_TYPES = (AssetTypes.URI_FILE, AssetTypes.URI_FOLDER, AssetTypes.MLTABLE)
+
+
+class DataOperations(VersionedAssetOperations):
+    _sdk_class = sdk_operations.DataOperations
+    _group = "data"
+    _folder = "data"
+    _kind = "Data asset"
+    _target = ErrorTarget.DATA
+    _loader = staticmethod(load_data)
+
+    def create_or_update(self, data: Data) -> Data:
+        if not isinstance(data, Data):
+            raise TypeError(f"data must be an azure.ai.ml.entities.Data, not {type(data)}")
+        if data.type not in _SUPPORTED_TYPES:
+            raise LocalBackendUnsupportedError(
+                f"data assets of type '{data.type}'", f"Use one of {', '.join(_SUPPORTED_TYPES)}."
+            )
+        if not data.path:
+            raise validation_error("(UserError) A data asset needs a path.", self._target)
+        version = self._resolve_version(data.name, data.version)
+        source = str(data.path)
+        fs, path = self._source(data)
+        _check_shape(fs, path, data.type, source)
+        fingerprint = _fingerprint(fs, path)
+
+        existing = self._records.get(data.name, version)
+        if existing is not None and (existing["fingerprint"], existing["entity"]["type"]) != (
+            fingerprint,
+            data.type,
+        ):
+            message = (
+                f"The data asset {data.name}:{version} is already registered with other content, and "
+                "a registered version cannot change. Please provide a unique name or version."
+            )
+            raise AssetPathException(
+                message=message,
+                no_personal_data_message="The data asset version already exists with other content.",
+                target=ErrorTarget.DATA,
+                error_category=ErrorCategory.USER_ERROR,
+            )
+
+        data.version = version
+        data.path = self._upload(fs, path, fingerprint)
+        if data.type == AssetTypes.URI_FOLDER and not data.path.endswith("/"):
+            data.path += "/"
+        to_rest(data)
+        entity = plain(data._to_dict())
+        self._records.put(data.name, version, entity, fingerprint=fingerprint, source=source)
+        return self.get(data.name, version)
+
+    def _datastores(self) -> DatastoreOperations:
+        return DatastoreOperations(self._scope)
+
+    def _source(self, data: Data) -> tuple[fsspec.AbstractFileSystem, str]:
+        """The filesystem and path of the files the asset is made from."""
+        text = str(data.path)
+        uri = parse_datastore_uri(text)
+        if uri is not None:
+            if uri.workspace and uri.workspace != self._scope.workspace_name:
+                raise LocalBackendUnsupportedError(
+                    "data paths in another workspace's datastore", f"The path names workspace '{uri.workspace}'."
+                )
+            fs, root = self._datastores()._filesystem(uri.datastore)
+            return fs, f"{root}/{uri.path}".rstrip("/")
+        if "://" in text and not text.startswith("file://"):
+            raise LocalBackendUnsupportedError(
+                f"data paths of the form '{text.split('://')[0]}://'",
+                "Use a local path or azureml://datastores/<name>/paths/<path>.",
+            )
+        local = Path(text.removeprefix("file://"))
+        if not local.is_absolute():
+            local = Path(data.base_path or ".") / local
+        return LocalFileSystem(), local.resolve().as_posix()
+
+    def _upload(self, fs: fsspec.AbstractFileSystem, path: str, fingerprint: str) -> str:
+        """Copy the files under LocalUpload/<fingerprint>/ in the default datastore, once."""
+        target_fs, root = self._datastores()._filesystem(DEFAULT_DATASTORE)
+        relative = f"LocalUpload/{fingerprint[:32]}/{PurePosixPath(path).name}"
+        target = f"{root}/{relative}"
+        if not target_fs.exists(target):
+            staging = f"{root}/LocalUpload/.staging-{fingerprint[:32]}"
+            if target_fs.exists(staging):
+                target_fs.rm(staging, recursive=True)
+            # Copy beside the target, then move into place: a crash leaves no half-copied version.
+            if isinstance(fs, LocalFileSystem) and isinstance(target_fs, LocalFileSystem):
+                fs.copy(path, staging, recursive=fs.isdir(path))
+            else:
+                _copy_across(fs, path, target_fs, staging)
+            target_fs.mv(staging, target, recursive=True)
+        return (
+            f"azureml://subscriptions/{self._scope.subscription_id}/resourcegroups/"
+            f"{self._scope.resource_group_name}/workspaces/{self._scope.workspace_name}/datastores/"
+            f"{DEFAULT_DATASTORE}/paths/{relative}"
+        )
+
+
+def _check_shape(fs: fsspec.AbstractFileSystem, path: str, kind: str, source: str) -> None:
+    """The checks the SDK and service make on a data asset's path."""
+    if not fs.exists(path):
+        raise validation_error(
+            f"(UserError) No such file or directory: '{source}'.", ErrorTarget.DATA, ValidationErrorType.FILE_OR_FOLDER_NOT_FOUND
+        )
+    if kind == AssetTypes.URI_FILE and fs.isdir(path):
+        raise validation_error(
+            f"(UserError) '{source}' is a folder, but a uri_file data asset must point to a file.", ErrorTarget.DATA
+        )
+    if kind in (AssetTypes.URI_FOLDER, AssetTypes.MLTABLE):
+        if not fs.isdir(path):
+            raise validation_error(
+                f"(UserError) '{source}' is a file, but a {kind} data asset must point to a folder.",
+                ErrorTarget.DATA,
+            )
+        if not _files(fs, path):
+            raise validation_error(
+                f"Directory {source} is empty. path or local_path must be a non-empty directory.", ErrorTarget.DATA
+            )
+    if kind == AssetTypes.MLTABLE and not fs.isfile(f"{path}/MLTable"):
+        raise validation_error(
+            f"(UserError) No MLTable file was found in '{source}'. An mltable data asset needs a folder "
+            "with an MLTable file.",
+            ErrorTarget.DATA,
+            ValidationErrorType.FILE_OR_FOLDER_NOT_FOUND,
+        )
+
+
+def _files(fs: fsspec.AbstractFileSystem, path: str) -> list[str]:
+    if fs.isfile(path):
+        return [path]
+    return sorted(p for p in fs.find(path) if not PurePosixPath(p).name.startswith("."))
+
+
+def _fingerprint(fs: fsspec.AbstractFileSystem, path: str) -> str:
+    """sha256 over each file's relative path and bytes: equal content, equal fingerprint."""
+    digest = hashlib.sha256()
+    base = path.rstrip("/")
+    for file in _files(fs, path):
+        relative = file[len(base) :].lstrip("/") or PurePosixPath(file).name
+        digest.update(relative.encode())
+        digest.update(b"\0")
+        with fs.open(file, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _copy_across(
+    source_fs: fsspec.AbstractFileSystem, source: str, target_fs: fsspec.AbstractFileSystem, target: str
+) -> None:
+    base = source.rstrip("/")
+    single = source_fs.isfile(source)
+    for file in _files(source_fs, source):
+        relative = file[len(base) :].lstrip("/")
+        destination = target if single else f"{target}/{relative}"
+        with source_fs.open(file, "rb") as reader, target_fs.open(destination, "wb") as writer:
+            for chunk in iter(lambda: reader.read(1 << 20), b""):
+                writer.write(chunk)

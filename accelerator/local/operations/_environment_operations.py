@@ -1,0 +1,52 @@
+"""``ml_client.environments`` on the local backend.
+
+The environment's image and conda file are recorded as given. Local jobs run in this machine's
+Python, so the image is not pulled; what they need must be installed here (requirements.txt).
+"""
+
+from __future__ import annotations
+
+from azure.ai.ml import load_environment
+from azure.ai.ml import operations as sdk_operations
+from azure.ai.ml.entities import Environment
+from azure.ai.ml.exceptions import ErrorTarget
+
+from accelerator.local._exceptions import LocalBackendUnsupportedError, conflict
+from accelerator.local._store import plain
+from accelerator.local._validation import to_rest
+from accelerator.local.operations._asset_operations import VersionedAssetOperations
+
+_CONTENT = ("image", "conda_file", "build", "inference_config", "os_type")
+
+
+class EnvironmentOperations(VersionedAssetOperations):
+    _sdk_class = sdk_operations.EnvironmentOperations
+    _group = "environments"
+    _folder = "environments"
+    _kind = "Environment"
+    _target = ErrorTarget.ENVIRONMENT
+    _loader = staticmethod(load_environment)
+
+    def create_or_update(self, environment: Environment) -> Environment:
+        if not isinstance(environment, Environment):
+            raise TypeError(f"environment must be an azure.ai.ml.entities.Environment, not {type(environment)}")
+        if environment.build is not None:
+            raise LocalBackendUnsupportedError(
+                "environments built from a Docker build context",
+                "Give the environment an image and a conda_file instead.",
+            )
+        version = self._resolve_version(environment.name, environment.version)
+        environment.version = version
+        to_rest(environment)
+        entity = plain(environment._to_dict())
+        existing = self._records.get(environment.name, version)
+        if existing is not None:
+            before = {k: existing["entity"].get(k) for k in _CONTENT}
+            after = {k: entity.get(k) for k in _CONTENT}
+            if before != after:
+                raise conflict(
+                    f"Environment {environment.name}:{version} already exists with a different "
+                    "definition, and environment versions are immutable. Register a new version."
+                )
+        self._records.put(environment.name, version, entity)
+        return self.get(environment.name, version)

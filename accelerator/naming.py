@@ -1,0 +1,36 @@
+"""The naming convention for the accelerator's Azure resources (see the Deploy stage overview)."""
+
+from __future__ import annotations
+
+import os
+
+ENVIRONMENTS: tuple[str, ...] = ("dev", "test", "prod")
+DEFAULT_PROJECT = "taxi"
+PROJECT_VARIABLE = "ACCELERATOR_PROJECT"
+
+
+def project_name(project: str | None = None) -> str:
+    return project or os.environ.get(PROJECT_VARIABLE) or DEFAULT_PROJECT
+
+
+def check_environment(environment: str) -> str:
+    if environment not in ENVIRONMENTS:
+        raise ValueError(
+            f"Unknown environment {environment!r}. Valid environments: {', '.join(ENVIRONMENTS)}."
+        )
+    return environment
+
+
+def workspace_name(environment: str, project: str | None = None) -> str:
+    """``mlw-<project>-<env>``, e.g. ``mlw-taxi-dev``."""
+    return f"mlw-{project_name(project)}-{check_environment(environment)}"
+
+
+def resource_group_name(environment: str, project: str | None = None) -> str:
+    """``rg-<project>-<env>``, one resource group per environment."""
+    return f"rg-{project_name(project)}-{check_environment(environment)}"
+
+
+def registry_name(project: str | None = None) -> str:
+    """``mlr-<project>``: the registry shared by all environments, for promotion."""
+    return f"mlr-{project_name(project)}"
