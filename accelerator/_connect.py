@@ -77,7 +77,9 @@ def find_azure_settings(environment: str, start: Path | None = None) -> AzureWor
     if any(variables.values()):
         missing = [f"AZUREML_{environment.upper()}_{k.upper()}" for k, v in variables.items() if not v]
         if missing:
-            raise ValueError(f"Set {', '.join(missing)} too, or unset the other AZUREML_{environment.upper()}_* variables.")
+            raise ValueError(
+                f"Set {', '.join(missing)} too, or unset the other AZUREML_{environment.upper()}_* variables."
+            )
         return AzureWorkspaceSettings(**variables, source="environment variables")  # type: ignore[arg-type]
     folders = _config_candidates((start or Path.cwd()).resolve())
     for folder in folders:
@@ -94,7 +96,9 @@ def find_azure_settings(environment: str, start: Path | None = None) -> AzureWor
     return None
 
 
-def _from_shared_config(config: dict[str, str], environment: str, path: Path) -> AzureWorkspaceSettings | None:
+def _from_shared_config(
+    config: dict[str, str], environment: str, path: Path
+) -> AzureWorkspaceSettings | None:
     workspace, group = config["workspace_name"], config["resource_group"]
     for other in naming.ENVIRONMENTS:
         if workspace.endswith(f"-{other}"):

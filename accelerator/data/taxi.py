@@ -123,12 +123,10 @@ def _parse_date(value: str | date, name: str) -> date:
             return date.fromisoformat(value.strip())
         except ValueError:
             raise ValueError(
-                f"{name}={value!r} is not a valid date; "
-                "use ISO format YYYY-MM-DD, e.g. '2026-01-01'"
+                f"{name}={value!r} is not a valid date; use ISO format YYYY-MM-DD, e.g. '2026-01-01'"
             ) from None
     raise ValueError(
-        f"{name} must be an ISO date string (YYYY-MM-DD) or a datetime.date, "
-        f"got {type(value).__name__}"
+        f"{name} must be an ISO date string (YYYY-MM-DD) or a datetime.date, got {type(value).__name__}"
     )
 
 
@@ -136,7 +134,7 @@ def _check_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         # ValueError, not TypeError: callers catch one exception type for any bad argument.
         message = f"{name} must be an integer, got {type(value).__name__} {value!r}"
-        raise ValueError(message)  # noqa: TRY004
+        raise ValueError(message)
     if value < 0:
         raise ValueError(f"{name} must be >= 0, got {value}")
     return int(value)
@@ -157,9 +155,7 @@ def _calendar_parts(seconds: np.ndarray, prefix: str) -> dict[str, np.ndarray]:
     }
 
 
-def _reflect_into(
-    center: np.ndarray, offset: np.ndarray, bounds: tuple[float, float]
-) -> np.ndarray:
+def _reflect_into(center: np.ndarray, offset: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
     """``center + offset``, flipping the offset where it would leave ``bounds``, then clipping."""
     low, high = bounds
     target = center + offset
@@ -197,9 +193,7 @@ def generate_trips(
     if last_day < first_day:
         raise ValueError(f"end ({last_day}) is before start ({first_day})")
     if not isinstance(scenario, str) or scenario not in DRIFT_SCENARIOS:
-        raise ValueError(
-            f"unknown scenario {scenario!r}; valid scenarios: {', '.join(DRIFT_SCENARIOS)}"
-        )
+        raise ValueError(f"unknown scenario {scenario!r}; valid scenarios: {', '.join(DRIFT_SCENARIOS)}")
 
     rng = np.random.default_rng(seed)
     # Draw every random variate up front, in a fixed order, whatever the scenario.

@@ -256,9 +256,7 @@ def _check_store_forward(df: pd.DataFrame) -> tuple[bool, str]:
 
 def _check_calendar_ranges(df: pd.DataFrame) -> tuple[bool, str]:
     bounds = {
-        f"{prefix}_{part}": rng
-        for prefix in ("pickup", "dropoff")
-        for part, rng in _PART_RANGES.items()
+        f"{prefix}_{part}": rng for prefix in ("pickup", "dropoff") for part, rng in _PART_RANGES.items()
     }
     return _range_check(df, bounds, describe=_between)
 

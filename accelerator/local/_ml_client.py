@@ -9,6 +9,7 @@ from typing import Any
 from azure.ai.ml.entities import AmlCompute, Data, Datastore, Environment, Registry, Workspace
 
 from accelerator.local._exceptions import LocalBackendUnsupportedError
+from accelerator.local._fsspec import register as register_fsspec
 from accelerator.local._scope import LOCAL_SUBSCRIPTION_ID, LocalScope
 from accelerator.local.operations import (
     ComputeOperations,
@@ -61,7 +62,8 @@ class _NotYetSupported:
 
     def __getattr__(self, item: str) -> Any:
         raise LocalBackendUnsupportedError(
-            f"ml_client.{self._group}.{item}", f"The {self._group} operations are not in the local backend yet."
+            f"ml_client.{self._group}.{item}",
+            f"The {self._group} operations are not in the local backend yet.",
         )
 
 
@@ -82,6 +84,7 @@ class LocalMLClient:
     ) -> None:
         root = Path(home).expanduser().resolve() if home else default_home()
         self._scope = LocalScope(root, subscription_id, resource_group_name, workspace_name, registry_name)
+        register_fsspec(root, workspace_name)
         self.workspaces = WorkspaceOperations(self._scope)
         self.registries = RegistryOperations(self._scope)
         self.compute = ComputeOperations(self._scope)

@@ -37,9 +37,7 @@ class LocalScope:
     def require_workspace(self) -> Path:
         """The folder of the client's workspace; a clear error if it was never created."""
         if not self.workspace_name:
-            raise ValueError(
-                "This client is not bound to a workspace: pass workspace_name when creating it."
-            )
+            raise ValueError("This client is not bound to a workspace: pass workspace_name when creating it.")
         folder = self.workspace_dir()
         if not (folder / "workspace.yaml").is_file():
             raise not_found(

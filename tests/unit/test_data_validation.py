@@ -90,9 +90,7 @@ def test_coordinates_outside_nyc(trips: pd.DataFrame) -> None:
 
 
 def test_dropoff_before_pickup(trips: pd.DataFrame) -> None:
-    trips.loc[[0, 1], "dropoff_datetime"] = trips.loc[[0, 1], "pickup_datetime"] - pd.Timedelta(
-        minutes=5
-    )
+    trips.loc[[0, 1], "dropoff_datetime"] = trips.loc[[0, 1], "pickup_datetime"] - pd.Timedelta(minutes=5)
     failed = _failed(trips)
     assert "dropoff_after_pickup" in failed
     assert failed["dropoff_after_pickup"].startswith("2 rows with dropoff_datetime not after")

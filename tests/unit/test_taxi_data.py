@@ -44,9 +44,7 @@ def test_row_count_and_column_order(baseline: pd.DataFrame) -> None:
 def test_dtypes(baseline: pd.DataFrame) -> None:
     for column in ("pickup_datetime", "dropoff_datetime"):
         assert pd.api.types.is_datetime64_any_dtype(baseline[column])
-    floats = {"distance", "cost"} | {
-        c for c in TRIP_COLUMNS if c.endswith(("latitude", "longitude"))
-    }
+    floats = {"distance", "cost"} | {c for c in TRIP_COLUMNS if c.endswith(("latitude", "longitude"))}
     for column in TRIP_COLUMNS:
         if column in floats:
             assert pd.api.types.is_float_dtype(baseline[column]), column

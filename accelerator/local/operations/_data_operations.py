@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path, PurePosixPath
+
 import fsspec
 from azure.ai.ml import load_data
 from azure.ai.ml import operations as sdk_operations
@@ -17,6 +18,7 @@ from azure.ai.ml.entities import Data
 from azure.ai.ml.exceptions import AssetPathException, ErrorCategory, ErrorTarget, ValidationErrorType
 from fsspec.implementations.local import LocalFileSystem
 
+from accelerator._hashing import fingerprint, list_files
 from accelerator.local._exceptions import LocalBackendUnsupportedError, validation_error
 from accelerator.local._storage import parse_datastore_uri
 from accelerator.local._store import plain
@@ -48,11 +50,11 @@ class DataOperations(VersionedAssetOperations):
         source = str(data.path)
         fs, path = self._source(data)
         _check_shape(fs, path, data.type, source)
-        fingerprint = _fingerprint(fs, path)
+        content = fingerprint(path, fs)
 
         existing = self._records.get(data.name, version)
         if existing is not None and (existing["fingerprint"], existing["entity"]["type"]) != (
-            fingerprint,
+            content,
             data.type,
         ):
             message = (
@@ -67,12 +69,12 @@ class DataOperations(VersionedAssetOperations):
             )
 
         data.version = version
-        data.path = self._upload(fs, path, fingerprint)
+        data.path = self._upload(fs, path, content)
         if data.type == AssetTypes.URI_FOLDER and not data.path.endswith("/"):
             data.path += "/"
         to_rest(data)
         entity = plain(data._to_dict())
-        self._records.put(data.name, version, entity, fingerprint=fingerprint, source=source)
+        self._records.put(data.name, version, entity, fingerprint=content, source=source)
         return self.get(data.name, version)
 
     def _datastores(self) -> DatastoreOperations:
@@ -85,7 +87,8 @@ class DataOperations(VersionedAssetOperations):
         if uri is not None:
             if uri.workspace and uri.workspace != self._scope.workspace_name:
                 raise LocalBackendUnsupportedError(
-                    "data paths in another workspace's datastore", f"The path names workspace '{uri.workspace}'."
+                    "data paths in another workspace's datastore",
+                    f"The path names workspace '{uri.workspace}'.",
                 )
             fs, root = self._datastores()._filesystem(uri.datastore)
             return fs, f"{root}/{uri.path}".rstrip("/")
@@ -99,21 +102,22 @@ class DataOperations(VersionedAssetOperations):
             local = Path(data.base_path or ".") / local
         return LocalFileSystem(), local.resolve().as_posix()
 
-    def _upload(self, fs: fsspec.AbstractFileSystem, path: str, fingerprint: str) -> str:
-        """Copy the files under LocalUpload/<fingerprint>/ in the default datastore, once."""
+    def _upload(self, fs: fsspec.AbstractFileSystem, path: str, content: str) -> str:
+        """Copy the files under LocalUpload/<content hash>/ in the default datastore, once."""
         target_fs, root = self._datastores()._filesystem(DEFAULT_DATASTORE)
-        relative = f"LocalUpload/{fingerprint[:32]}/{PurePosixPath(path).name}"
-        target = f"{root}/{relative}"
-        if not target_fs.exists(target):
-            staging = f"{root}/LocalUpload/.staging-{fingerprint[:32]}"
+        name = PurePosixPath(path).name
+        # Keyed by content and name, as the same files may be registered under two folder names.
+        key = hashlib.sha256(f"{content}/{name}".encode()).hexdigest()[:32]
+        folder = f"LocalUpload/{key}"
+        relative = f"{folder}/{name}"
+        if not target_fs.exists(f"{root}/{relative}"):
+            # Copy into a staging folder, then rename it into place: a crash leaves no half-copied version.
+            staging = f"{root}/LocalUpload/.staging-{key}"
             if target_fs.exists(staging):
                 target_fs.rm(staging, recursive=True)
-            # Copy beside the target, then move into place: a crash leaves no half-copied version.
-            if isinstance(fs, LocalFileSystem) and isinstance(target_fs, LocalFileSystem):
-                fs.copy(path, staging, recursive=fs.isdir(path))
-            else:
-                _copy_across(fs, path, target_fs, staging)
-            target_fs.mv(staging, target, recursive=True)
+            target_fs.makedirs(staging, exist_ok=True)
+            _copy_across(fs, path, target_fs, f"{staging}/{name}")
+            target_fs.mv(staging, f"{root}/{folder}", recursive=True)
         return (
             f"azureml://subscriptions/{self._scope.subscription_id}/resourcegroups/"
             f"{self._scope.resource_group_name}/workspaces/{self._scope.workspace_name}/datastores/"
@@ -125,11 +129,14 @@ def _check_shape(fs: fsspec.AbstractFileSystem, path: str, kind: str, source: st
     """The checks the SDK and service make on a data asset's path."""
     if not fs.exists(path):
         raise validation_error(
-            f"(UserError) No such file or directory: '{source}'.", ErrorTarget.DATA, ValidationErrorType.FILE_OR_FOLDER_NOT_FOUND
+            f"(UserError) No such file or directory: '{source}'.",
+            ErrorTarget.DATA,
+            ValidationErrorType.FILE_OR_FOLDER_NOT_FOUND,
         )
     if kind == AssetTypes.URI_FILE and fs.isdir(path):
         raise validation_error(
-            f"(UserError) '{source}' is a folder, but a uri_file data asset must point to a file.", ErrorTarget.DATA
+            f"(UserError) '{source}' is a folder, but a uri_file data asset must point to a file.",
+            ErrorTarget.DATA,
         )
     if kind in (AssetTypes.URI_FOLDER, AssetTypes.MLTABLE):
         if not fs.isdir(path):
@@ -137,9 +144,10 @@ def _check_shape(fs: fsspec.AbstractFileSystem, path: str, kind: str, source: st
                 f"(UserError) '{source}' is a file, but a {kind} data asset must point to a folder.",
                 ErrorTarget.DATA,
             )
-        if not _files(fs, path):
+        if not list_files(fs, path):
             raise validation_error(
-                f"Directory {source} is empty. path or local_path must be a non-empty directory.", ErrorTarget.DATA
+                f"Directory {source} is empty. path or local_path must be a non-empty directory.",
+                ErrorTarget.DATA,
             )
     if kind == AssetTypes.MLTABLE and not fs.isfile(f"{path}/MLTable"):
         raise validation_error(
@@ -150,35 +158,15 @@ def _check_shape(fs: fsspec.AbstractFileSystem, path: str, kind: str, source: st
         )
 
 
-def _files(fs: fsspec.AbstractFileSystem, path: str) -> list[str]:
-    if fs.isfile(path):
-        return [path]
-    return sorted(p for p in fs.find(path) if not PurePosixPath(p).name.startswith("."))
-
-
-def _fingerprint(fs: fsspec.AbstractFileSystem, path: str) -> str:
-    """sha256 over each file's relative path and bytes: equal content, equal fingerprint."""
-    digest = hashlib.sha256()
-    base = path.rstrip("/")
-    for file in _files(fs, path):
-        relative = file[len(base) :].lstrip("/") or PurePosixPath(file).name
-        digest.update(relative.encode())
-        digest.update(b"\0")
-        with fs.open(file, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
 def _copy_across(
     source_fs: fsspec.AbstractFileSystem, source: str, target_fs: fsspec.AbstractFileSystem, target: str
 ) -> None:
     base = source.rstrip("/")
     single = source_fs.isfile(source)
-    for file in _files(source_fs, source):
+    for file in list_files(source_fs, source):
         relative = file[len(base) :].lstrip("/")
         destination = target if single else f"{target}/{relative}"
+        target_fs.makedirs(target_fs._parent(destination), exist_ok=True)
         with source_fs.open(file, "rb") as reader, target_fs.open(destination, "wb") as writer:
             for chunk in iter(lambda: reader.read(1 << 20), b""):
                 writer.write(chunk)

@@ -29,7 +29,9 @@ class EnvironmentOperations(VersionedAssetOperations):
 
     def create_or_update(self, environment: Environment) -> Environment:
         if not isinstance(environment, Environment):
-            raise TypeError(f"environment must be an azure.ai.ml.entities.Environment, not {type(environment)}")
+            raise TypeError(
+                f"environment must be an azure.ai.ml.entities.Environment, not {type(environment)}"
+            )
         if environment.build is not None:
             raise LocalBackendUnsupportedError(
                 "environments built from a Docker build context",

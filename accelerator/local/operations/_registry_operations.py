@@ -45,7 +45,10 @@ class RegistryOperations(LocalOperations):
         path = self._scope.registries_root / name / "registry.yaml"
         if not path.is_file():
             raise not_found(
-                "Registry", name, "the local backend", "Create it first: run notebooks/05_create_workspaces.ipynb."
+                "Registry",
+                name,
+                "the local backend",
+                "Create it first: run notebooks/05_create_workspaces.ipynb.",
             )
         record = read_record(path)
         registry = load_registry(io.StringIO(yaml.safe_dump(record["entity"])))

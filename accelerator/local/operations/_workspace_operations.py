@@ -8,9 +8,9 @@ from typing import Any
 
 import yaml
 from azure.ai.ml import load_workspace
+from azure.ai.ml import operations as sdk_operations
 from azure.ai.ml.entities import Workspace
 from azure.ai.ml.exceptions import ErrorTarget
-from azure.ai.ml import operations as sdk_operations
 from azure.core.polling import LROPoller
 
 from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found
@@ -66,7 +66,11 @@ class WorkspaceOperations(LocalOperations):
         if scope not in ("resource_group", "subscription"):
             raise ValueError("scope must be 'resource_group' or 'subscription'.")
         root = self._scope.workspaces_root
-        names = sorted(p.name for p in root.iterdir() if (p / "workspace.yaml").is_file()) if root.is_dir() else []
+        names = (
+            sorted(p.name for p in root.iterdir() if (p / "workspace.yaml").is_file())
+            if root.is_dir()
+            else []
+        )
         found = [self._load(n) for n in names]
         if scope == "resource_group":
             found = [w for w in found if w.resource_group == self._scope.resource_group_name]

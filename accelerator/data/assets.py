@@ -1,0 +1,32 @@
+"""Register a data asset version only when its content changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from azure.ai.ml.entities import Data
+
+from accelerator._hashing import fingerprint
+
+CONTENT_TAG = "content_sha256"
+
+
+def register_data(ml_client: Any, data: Data) -> Data:
+    """Register ``data`` (a local file or folder) as a new version, unless one has the same content.
+
+    The content's sha256 is kept in the ``content_sha256`` tag; a version with the same tag is
+    returned as it is. Re-running a landing notebook therefore registers nothing new, while
+    landing other data adds the next version (auto-incremented, as Azure ML does). Works the
+    same with ``azure.ai.ml.MLClient`` and the local client.
+    """
+    local = Path(str(data.path))
+    if not local.exists():
+        raise FileNotFoundError(f"Nothing to register: {local} does not exist.")
+    content = fingerprint(local.resolve().as_posix())
+    for existing in ml_client.data.list(name=data.name):
+        if (existing.tags or {}).get(CONTENT_TAG) == content:
+            return ml_client.data.get(data.name, version=existing.version)
+    data.tags = {**(data.tags or {}), CONTENT_TAG: content}
+    data.version = None
+    return ml_client.data.create_or_update(data)

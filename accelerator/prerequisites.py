@@ -1,0 +1,40 @@
+"""Stop a notebook early, with the name of the notebook to run first, when its inputs are missing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from azure.core.exceptions import ResourceNotFoundError
+
+T = TypeVar("T")
+
+
+class PrerequisiteError(RuntimeError):
+    """Something an earlier notebook creates is missing; the message names that notebook."""
+
+
+def require(check: Callable[[], T], *, notebook: str, what: str) -> T:
+    """Return ``check()``; if what it looks up does not exist, raise ``PrerequisiteError``.
+
+    ``notebook`` is the notebook that creates it, e.g. ``"05_create_workspaces.ipynb"``.
+    """
+    try:
+        return check()
+    except ResourceNotFoundError as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise PrerequisiteError(f"{what} is missing: run {notebook} first. ({reason})") from None
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def attempt(action: Callable[[], Any]) -> tuple[bool, str]:
+    """Run one validation check: (True, its detail) or (False, why it failed)."""
+    try:
+        detail = action()
+    except Exception as error:  # a failed check is reported, not raised
+        return False, f"{type(error).__name__}: {first_line(error)}"
+    return True, str(detail) if detail is not None else "ok"

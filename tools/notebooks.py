@@ -1,0 +1,102 @@
+"""Run the book's notebooks in order with papermill, on the local backend.
+
+    python tools/notebooks.py                 # execute in place (committed outputs), fresh store
+    python tools/notebooks.py --output DIR    # execute into DIR, leave the notebooks untouched
+
+The order is the order of ``_toc.yml``. Papermill's timing metadata is removed afterwards, so a
+re-run with the same parameters changes nothing that git would see.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import papermill
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def notebooks_in_order() -> list[Path]:
+    """The notebooks listed in _toc.yml, in reading order."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    found: list[Path] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            entry = node.get("file")
+            if isinstance(entry, str) and entry.startswith("notebooks/"):
+                found.append(ROOT / f"{entry}.ipynb")
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    return found
+
+
+def strip_run_metadata(path: Path) -> None:
+    """Drop papermill's per-run metadata (timestamps, durations) from a notebook."""
+    notebook = nbformat.read(path, as_version=4)
+    notebook.metadata.pop("papermill", None)
+    for cell in notebook.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    nbformat.write(notebook, path)
+
+
+def execute(path: Path, output: Path, parameters: dict | None = None) -> float:
+    """Execute one notebook with papermill from the notebooks folder; return the seconds it took."""
+    started = time.perf_counter()
+    papermill.execute_notebook(
+        str(path),
+        str(output),
+        parameters=parameters or {},
+        cwd=str(NOTEBOOKS),
+        kernel_name="python3",
+        progress_bar=False,
+        request_save_on_cell_execute=False,
+    )
+    strip_run_metadata(output)
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--output", type=Path, help="write executed copies here instead of in place")
+    parser.add_argument(
+        "--store", type=Path, default=ROOT / "_build" / "store", help="the local store to use (emptied first)"
+    )
+    args = parser.parse_args(argv)
+
+    # A fresh store, so the outputs are those of a first run; the user's own .accelerator/ is untouched.
+    shutil.rmtree(args.store, ignore_errors=True)
+    os.environ["ACCELERATOR_HOME"] = str(args.store.resolve())
+    os.environ["ACCELERATOR_BACKEND"] = "local"
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+    total = 0.0
+    for path in notebooks_in_order():
+        target = (args.output / path.name) if args.output else path
+        if args.output:
+            args.output.mkdir(parents=True, exist_ok=True)
+        seconds = execute(path, target)
+        total += seconds
+        print(f"{path.relative_to(ROOT)}: {seconds:.1f} s", flush=True)
+    print(f"all notebooks: {total:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
