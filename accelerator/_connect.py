@@ -155,7 +155,7 @@ def check_credential(credential: Any, timeout: float = LOGIN_TIMEOUT_SECONDS) ->
     worker.start()
     worker.join(timeout)
     if "error" not in outcome:
-        raise AzureLoginError(f"Getting an Azure token took over {timeout:.0f} seconds.\n{LOGIN_HELP}")
+        raise AzureLoginError(f"Getting an Azure token took over {timeout:g} seconds.\n{LOGIN_HELP}")
     if outcome["error"] is not None:
         first_line = str(outcome["error"]).strip().splitlines()[0] if str(outcome["error"]).strip() else ""
         raise AzureLoginError(f"{LOGIN_HELP}\n(The credential said: {first_line})") from outcome["error"]

@@ -61,7 +61,7 @@ class DatastoreOperations(LocalOperations):
     def create_or_update(self, datastore: Datastore) -> Datastore:
         if not isinstance(datastore, (AzureBlobDatastore, AzureDataLakeGen2Datastore)):
             raise LocalBackendUnsupportedError(
-                f"datastores of type '{getattr(datastore, 'type', type(datastore).__name__)}'",
+                f"datastores of type '{type(datastore).__name__}'",
                 "Use AzureBlobDatastore or AzureDataLakeGen2Datastore.",
             )
         check_name("datastore", datastore.name, ErrorTarget.DATASTORE)

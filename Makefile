@@ -1,0 +1,50 @@
+# The two commands of the README are `make book` and `make test`; each sets up what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export MLFLOW_DISABLE_TELEMETRY := true
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup book notebooks html test lint refresh benchmark clean
+
+## setup: the virtual environment (Python packages) and node_modules (Azurite), when missing or stale
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml package.json package-lock.json
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(STAMP)
+
+## book: execute every notebook in order on the local backend, then build the HTML book
+book: notebooks html
+	@echo "The book is at $(CURDIR)/_build/html/index.html"
+
+notebooks: setup
+	$(BIN)/python tools/notebooks.py
+
+html: setup
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+
+## test: lint, unit and notebook tests, nbval against the committed outputs, the book build
+test: setup lint
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests
+	$(BIN)/python -m pytest -p no:xdist --nbval --nbval-current-env \
+		--sanitize-with tests/nbval_sanitize.cfg notebooks
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## refresh: re-execute the notebooks in place (what `make book` does first), for committing
+refresh: notebooks
+
+## benchmark: time each notebook and the data generator
+benchmark: setup
+	$(BIN)/python tools/benchmark.py
+
+clean:
+	rm -rf _build .accelerator

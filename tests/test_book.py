@@ -1,0 +1,27 @@
+"""The book builds with Sphinx warnings as errors and shows the notebooks' committed outputs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_book_builds_without_warnings(tmp_path):
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(ROOT), "--path-output", str(tmp_path), "-W", "-n", "--keep-going"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    html = tmp_path / "_build" / "html"
+    for page in ["book/intro", "book/stage3-deploy", "notebooks/06_connect_and_validate"]:
+        assert (html / f"{page}.html").is_file(), page
+    validate = (html / "notebooks" / "06_connect_and_validate.html").read_text()
+    assert "All 18 checks passed in 3 workspaces." in validate  # executed outputs, not bare code
+    landing = (html / "notebooks" / "07_land_and_version_data.html").read_text()
+    assert "<img" in landing  # the chart
