@@ -11,4 +11,3 @@ def pytest_configure(config) -> None:
         # The kernels nbval starts inherit this environment: a store of their own, the local backend.
         os.environ["ACCELERATOR_HOME"] = tempfile.mkdtemp(prefix="accelerator-nbval-")
         os.environ["ACCELERATOR_BACKEND"] = "local"
-        os.environ.setdefault("MPLBACKEND", "Agg")

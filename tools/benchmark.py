@@ -45,7 +45,6 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="accelerator-benchmark-") as folder:
             os.environ["ACCELERATOR_HOME"] = str(Path(folder) / "store")
             os.environ["ACCELERATOR_BACKEND"] = "local"
-            os.environ.setdefault("MPLBACKEND", "Agg")
             total = 0.0
             print("\nnotebook                                   seconds")
             for path in notebooks_in_order():

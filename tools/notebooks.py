@@ -84,7 +84,6 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(args.store, ignore_errors=True)
     os.environ["ACCELERATOR_HOME"] = str(args.store.resolve())
     os.environ["ACCELERATOR_BACKEND"] = "local"
-    os.environ.setdefault("MPLBACKEND", "Agg")
 
     total = 0.0
     for path in notebooks_in_order():

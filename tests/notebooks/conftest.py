@@ -9,5 +9,4 @@ def fresh_store(tmp_path, monkeypatch):
     store = tmp_path / "store"
     monkeypatch.setenv("ACCELERATOR_HOME", str(store))
     monkeypatch.setenv("ACCELERATOR_BACKEND", "local")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
     return store

@@ -13,6 +13,7 @@ ORDER = ["00_start_here", "05_create_workspaces", "06_connect_and_validate", "07
 
 def run(name: str, output_dir: Path, **parameters: object) -> nbformat.NotebookNode:
     """Execute one notebook with papermill; return the executed notebook."""
+    output_dir.mkdir(parents=True, exist_ok=True)
     output = output_dir / f"{name}.ipynb"
     execute(NOTEBOOKS / f"{name}.ipynb", output, parameters)
     return nbformat.read(output, as_version=4)
