@@ -157,8 +157,8 @@ def check_credential(credential: Any, timeout: float = LOGIN_TIMEOUT_SECONDS) ->
     if "error" not in outcome:
         raise AzureLoginError(f"Getting an Azure token took over {timeout:g} seconds.\n{LOGIN_HELP}")
     if outcome["error"] is not None:
-        first_line = str(outcome["error"]).strip().splitlines()[0] if str(outcome["error"]).strip() else ""
-        raise AzureLoginError(f"{LOGIN_HELP}\n(The credential said: {first_line})") from outcome["error"]
+        said = "\n".join(str(outcome["error"]).strip().splitlines()[:12])
+        raise AzureLoginError(f"{LOGIN_HELP}\n\nWhat the credential said:\n{said}") from outcome["error"]
 
 
 def connect(

@@ -14,13 +14,13 @@ class PrerequisiteError(RuntimeError):
     """Something an earlier notebook creates is missing; the message names that notebook."""
 
 
-def require(check: Callable[[], T], *, notebook: str, what: str) -> T:
-    """Return ``check()``; if what it looks up does not exist, raise ``PrerequisiteError``.
+def require(check: Callable[..., T], *args: Any, notebook: str, what: str) -> T:
+    """Return ``check(*args)``; if what it looks up does not exist, raise ``PrerequisiteError``.
 
     ``notebook`` is the notebook that creates it, e.g. ``"05_create_workspaces.ipynb"``.
     """
     try:
-        return check()
+        return check(*args)
     except ResourceNotFoundError as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise PrerequisiteError(f"{what} is missing: run {notebook} first. ({reason})") from None

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from accelerator.data import generate_trips, validate_trips  # noqa: E402
-from tools.notebooks import execute, notebooks_in_order  # noqa: E402
+from accelerator.data import generate_trips, validate_trips
+from tools.notebooks import execute, notebooks_in_order
 
 
 def best_of(repeat: int, action) -> float:
@@ -33,13 +33,15 @@ def best_of(repeat: int, action) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows generated per timing")
     parser.add_argument("--repeat", type=int, default=3, help="timings per figure (the best is kept)")
     parser.add_argument("--skip-notebooks", action="store_true", help="only time the generator")
     args = parser.parse_args(argv)
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
 
     if not args.skip_notebooks:
         with tempfile.TemporaryDirectory(prefix="accelerator-benchmark-") as folder:

@@ -61,6 +61,8 @@ class _NotYetSupported:
         self._group = group
 
     def __getattr__(self, item: str) -> Any:
+        if item.startswith("_"):
+            raise AttributeError(item)
         raise LocalBackendUnsupportedError(
             f"ml_client.{self._group}.{item}",
             f"The {self._group} operations are not in the local backend yet.",

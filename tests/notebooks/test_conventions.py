@@ -34,7 +34,7 @@ def test_opens_with_purpose_role_and_prerequisites_and_ends_with_a_checklist(not
 
 def test_no_branching_on_the_backend(notebook):
     code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
-    for forbidden in ("LocalMLClient", "isinstance(ml_client", 'backend ==', "backend !=", "if local"):
+    for forbidden in ("LocalMLClient", "isinstance(ml_client", "backend ==", "backend !=", "if local"):
         assert forbidden not in code
 
 

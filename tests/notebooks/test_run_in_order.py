@@ -24,5 +24,7 @@ def test_notebooks_run_in_order_then_again(fresh_store, tmp_path):
     again = {name: run(name, tmp_path / "second") for name in ORDER}
     assert "All 18 checks passed in 3 workspaces." in text_of(again["06_connect_and_validate"])
     assert "2026-02: landed 20,000 trips -> taxi-trips:2" in text_of(again["07_land_and_version_data"])
-    versions = sorted(p.stem for p in (fresh_store / "workspaces/mlw-taxi-dev/data/taxi-trips").glob("*.yaml"))
+    versions = sorted(
+        p.stem for p in (fresh_store / "workspaces/mlw-taxi-dev/data/taxi-trips").glob("*.yaml")
+    )
     assert versions == ["1", "2"]

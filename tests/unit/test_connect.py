@@ -45,7 +45,11 @@ def _write_config(folder: Path, workspace: str, group: str, name: str = "config.
 
 
 def _set_dev_variables(monkeypatch: pytest.MonkeyPatch, **overrides: str) -> None:
-    values = {"SUBSCRIPTION_ID": SUBSCRIPTION, "RESOURCE_GROUP": "rg-cloud-dev", "WORKSPACE_NAME": "mlw-cloud-dev"}
+    values = {
+        "SUBSCRIPTION_ID": SUBSCRIPTION,
+        "RESOURCE_GROUP": "rg-cloud-dev",
+        "WORKSPACE_NAME": "mlw-cloud-dev",
+    }
     values.update(overrides)
     for key, value in values.items():
         monkeypatch.setenv(f"AZUREML_DEV_{key}", value)
@@ -211,7 +215,11 @@ def test_config_found_in_parent_and_azureml_folder(home: Path, monkeypatch: pyte
 
 @pytest.mark.parametrize(
     ("environment", "workspace", "group"),
-    [("dev", "mlw-taxi-dev", "rg-taxi-dev"), ("test", "mlw-taxi-test", "rg-taxi-test"), ("prod", "mlw-taxi-prod", "rg-taxi-prod")],
+    [
+        ("dev", "mlw-taxi-dev", "rg-taxi-dev"),
+        ("test", "mlw-taxi-test", "rg-taxi-test"),
+        ("prod", "mlw-taxi-prod", "rg-taxi-prod"),
+    ],
 )
 def test_shared_config_follows_the_naming_convention(
     home: Path, environment: str, workspace: str, group: str

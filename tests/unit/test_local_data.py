@@ -24,8 +24,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from accelerator import connect
 from accelerator._hashing import fingerprint
 from accelerator.data import CONTENT_TAG, register_data
-from accelerator.local import LocalBackendUnsupportedError, LocalMLClient
-from accelerator.local import _store
+from accelerator.local import LocalBackendUnsupportedError, LocalMLClient, _store
 from accelerator.local._store import read_record, records, write_record
 from accelerator.prerequisites import PrerequisiteError, require
 from accelerator.workspace_checks import validate_workspace
@@ -102,7 +101,9 @@ def test_mltable_needs_an_mltable_file(ml_client: LocalMLClient, tmp_path: Path)
     folder = tmp_path / "table"
     _csv(folder / "trips.csv")
     with pytest.raises(ValidationException, match="MLTable"):
-        ml_client.data.create_or_update(Data(name="table", version="1", type=AssetTypes.MLTABLE, path=str(folder)))
+        ml_client.data.create_or_update(
+            Data(name="table", version="1", type=AssetTypes.MLTABLE, path=str(folder))
+        )
     assert list(ml_client.data.list(name="table")) == []
 
     (folder / "MLTable").write_text(MLTABLE)
@@ -135,7 +136,9 @@ def test_shape_errors(ml_client: LocalMLClient, tmp_path: Path) -> None:
     assert list(ml_client.data.list()) == []
 
 
-@pytest.mark.parametrize("path", ["https://example.com/trips.csv", "abfss://c@acc.dfs.core.windows.net/trips.csv"])
+@pytest.mark.parametrize(
+    "path", ["https://example.com/trips.csv", "abfss://c@acc.dfs.core.windows.net/trips.csv"]
+)
 def test_remote_paths_are_unsupported(ml_client: LocalMLClient, path: str) -> None:
     scheme = path.split("://")[0]
     with pytest.raises(LocalBackendUnsupportedError, match=f"{scheme}://"):
@@ -169,7 +172,9 @@ def test_same_content_same_version_is_the_same_asset(ml_client: LocalMLClient, t
     again = ml_client.data.create_or_update(_uri_file("trips", _csv(tmp_path / "b" / "trips.csv")))
     assert (again.name, again.version, again.path) == (first.name, first.version, first.path)
     assert [d.version for d in ml_client.data.list(name="trips")] == ["1"]
-    upload_root = ml_client.home / "workspaces" / "mlw-taxi-dev" / "storage" / "workspaceblobstore" / "LocalUpload"
+    upload_root = (
+        ml_client.home / "workspaces" / "mlw-taxi-dev" / "storage" / "workspaceblobstore" / "LocalUpload"
+    )
     assert len([p for p in upload_root.iterdir() if not p.name.startswith(".")]) == 1
 
 
@@ -189,7 +194,9 @@ def test_same_content_other_type_same_version_is_refused(ml_client: LocalMLClien
     (folder / "MLTable").write_text(MLTABLE)
     ml_client.data.create_or_update(Data(name="t", version="1", type=AssetTypes.URI_FOLDER, path=str(folder)))
     with pytest.raises(AssetPathException):
-        ml_client.data.create_or_update(Data(name="t", version="1", type=AssetTypes.MLTABLE, path=str(folder)))
+        ml_client.data.create_or_update(
+            Data(name="t", version="1", type=AssetTypes.MLTABLE, path=str(folder))
+        )
 
 
 def test_versions_latest_and_listing(ml_client: LocalMLClient, tmp_path: Path) -> None:
@@ -236,7 +243,9 @@ def test_datastore_uri_source_is_snapshotted(ml_client: LocalMLClient) -> None:
             _uri_file("raw-trips", "azureml://datastores/workspaceblobstore/paths/raw/missing.csv", "2")
         )
     with pytest.raises(ResourceNotFoundError, match="nostore"):
-        ml_client.data.create_or_update(_uri_file("raw-trips", "azureml://datastores/nostore/paths/a.csv", "2"))
+        ml_client.data.create_or_update(
+            _uri_file("raw-trips", "azureml://datastores/nostore/paths/a.csv", "2")
+        )
 
 
 def test_data_before_the_workspace_exists(home: Path, tmp_path: Path) -> None:
@@ -390,7 +399,9 @@ def test_azurite_backed_datastore(
 
 def test_register_data_only_when_content_changes(ml_client: LocalMLClient, tmp_path: Path) -> None:
     source = _csv(tmp_path / "trips.csv")
-    first = register_data(ml_client, Data(name="trips", type=AssetTypes.URI_FILE, path=str(source), tags={"a": "b"}))
+    first = register_data(
+        ml_client, Data(name="trips", type=AssetTypes.URI_FILE, path=str(source), tags={"a": "b"})
+    )
     assert first.version == "1"
     assert first.tags == {"a": "b", CONTENT_TAG: fingerprint(source.resolve().as_posix())}
 
@@ -406,11 +417,16 @@ def test_register_data_only_when_content_changes(ml_client: LocalMLClient, tmp_p
 
     # Landing the first content again finds version 1 rather than adding a third.
     _csv(source)
-    assert register_data(ml_client, Data(name="trips", type=AssetTypes.URI_FILE, path=str(source))).version == "1"
+    assert (
+        register_data(ml_client, Data(name="trips", type=AssetTypes.URI_FILE, path=str(source))).version
+        == "1"
+    )
     assert [d.version for d in ml_client.data.list(name="trips")] == ["1", "2"]
 
-    with pytest.raises(FileNotFoundError, match="missing.csv"):
-        register_data(ml_client, Data(name="trips", type=AssetTypes.URI_FILE, path=str(tmp_path / "missing.csv")))
+    with pytest.raises(FileNotFoundError, match=r"missing\.csv"):
+        register_data(
+            ml_client, Data(name="trips", type=AssetTypes.URI_FILE, path=str(tmp_path / "missing.csv"))
+        )
 
 
 # The store --------------------------------------------------------------------------------------
@@ -535,7 +551,9 @@ def test_validate_workspace_reports_a_missing_compute(ml_client: LocalMLClient) 
 
 def test_validate_workspace_never_raises_without_a_workspace(home: Path) -> None:
     client = connect("dev", backend="local")
-    rows = validate_workspace(client, compute_name="cpu-cluster", environment_name="e", environment_version="1")
+    rows = validate_workspace(
+        client, compute_name="cpu-cluster", environment_name="e", environment_version="1"
+    )
     assert [r["check"] for r in rows] == CHECKS
     assert not any(r["passed"] for r in rows)
     assert "05_create_workspaces" in rows[0]["detail"]
@@ -550,7 +568,9 @@ def test_require_names_the_notebook(ml_client: LocalMLClient) -> None:
             what="The compute cluster cpu-cluster",
         )
     message = str(caught.value)
-    assert message.startswith("The compute cluster cpu-cluster is missing: run 06_connect_and_validate.ipynb first.")
+    assert message.startswith(
+        "The compute cluster cpu-cluster is missing: run 06_connect_and_validate.ipynb first."
+    )
     assert "cpu-cluster" in message.split("(", 1)[1]
     _set_up(ml_client)
     found = require(lambda: ml_client.compute.get("cpu-cluster"), notebook="06.ipynb", what="cluster")

@@ -84,7 +84,9 @@ def test_list_workspaces_when_none_exist(home: Path) -> None:
 def test_recreating_a_workspace_updates_tags_and_keeps_data(ml_client: LocalMLClient, tmp_path: Path) -> None:
     source = tmp_path / "note.txt"
     source.write_text("kept\n")
-    ml_client.data.create_or_update(Data(name="note", version="1", type=AssetTypes.URI_FILE, path=str(source)))
+    ml_client.data.create_or_update(
+        Data(name="note", version="1", type=AssetTypes.URI_FILE, path=str(source))
+    )
     updated = _create_workspace(ml_client, location="northeurope", tags={"stage": "2"}, description="again")
     assert updated.tags == {"stage": "2"}
     assert updated.description == "again"
@@ -203,7 +205,10 @@ def test_compute_lifecycle(ml_client: LocalMLClient) -> None:
 
     ml_client.compute.begin_create_or_update(_cluster("gpu-cluster", size="Standard_NC6s_v3")).result()
     assert [c.name for c in ml_client.compute.list()] == ["cpu-cluster", "gpu-cluster"]
-    assert [c.name for c in ml_client.compute.list(compute_type="AmlCompute")] == ["cpu-cluster", "gpu-cluster"]
+    assert [c.name for c in ml_client.compute.list(compute_type="AmlCompute")] == [
+        "cpu-cluster",
+        "gpu-cluster",
+    ]
     assert list(ml_client.compute.list(compute_type="ComputeInstance")) == []
 
     assert ml_client.compute.begin_delete("gpu-cluster").result() is None
@@ -215,7 +220,7 @@ def test_compute_lifecycle(ml_client: LocalMLClient) -> None:
 
 
 def test_compute_instance_is_unsupported(ml_client: LocalMLClient) -> None:
-    with pytest.raises(LocalBackendUnsupportedError, match="computeinstance|ComputeInstance") as caught:
+    with pytest.raises(LocalBackendUnsupportedError, match=r"computeinstance|ComputeInstance") as caught:
         ml_client.compute.begin_create_or_update(ComputeInstance(name="ci-one", size="Standard_DS3_v2"))
     assert "AmlCompute" in str(caught.value)
     assert list(ml_client.compute.list()) == []
@@ -290,7 +295,9 @@ def test_environment_reregistration_is_idempotent(ml_client: LocalMLClient, cond
 def test_environment_version_is_immutable(ml_client: LocalMLClient, conda_file: Path) -> None:
     ml_client.environments.create_or_update(Environment(name="taxi-train", version="1", image=IMAGE))
     with pytest.raises(ResourceExistsError, match="taxi-train:1"):
-        ml_client.environments.create_or_update(Environment(name="taxi-train", version="1", image=OTHER_IMAGE))
+        ml_client.environments.create_or_update(
+            Environment(name="taxi-train", version="1", image=OTHER_IMAGE)
+        )
     with pytest.raises(ResourceExistsError):
         ml_client.environments.create_or_update(
             Environment(name="taxi-train", version="1", image=IMAGE, conda_file=str(conda_file))
@@ -306,7 +313,9 @@ def test_environment_versions_auto_increment(ml_client: LocalMLClient) -> None:
     ]
     assert versions == ["1", "2"]
     ml_client.environments.create_or_update(Environment(name="taxi-train", version="10", image=IMAGE))
-    assert ml_client.environments.create_or_update(Environment(name="taxi-train", image=IMAGE)).version == "11"
+    assert (
+        ml_client.environments.create_or_update(Environment(name="taxi-train", image=IMAGE)).version == "11"
+    )
     latest = ml_client.environments.get("taxi-train", label="latest")
     assert latest.version == "11"
     assert [e.version for e in ml_client.environments.list(name="taxi-train")] == ["1", "2", "10", "11"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Iterable
 from typing import Any
@@ -52,7 +53,8 @@ class RegistryOperations(LocalOperations):
             )
         record = read_record(path)
         registry = load_registry(io.StringIO(yaml.safe_dump(record["entity"])))
-        registry._id = self._scope.arm_id("registries", name)
+        scope = dataclasses.replace(self._scope, resource_group_name=record["resource_group"])
+        registry._id = scope.arm_id("registries", name)
         return registry
 
     def list(self, *, scope: str = "resource_group") -> Iterable[Registry]:
