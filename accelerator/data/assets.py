@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from azure.ai.ml.entities import Data
+from azure.core.exceptions import ResourceNotFoundError
 
 from accelerator._hashing import fingerprint
 
@@ -24,9 +25,17 @@ def register_data(ml_client: Any, data: Data) -> Data:
     if not local.exists():
         raise FileNotFoundError(f"Nothing to register: {local} does not exist.")
     content = fingerprint(local.resolve().as_posix())
-    for existing in ml_client.data.list(name=data.name):
+    for existing in _versions(ml_client, data.name):
         if (existing.tags or {}).get(CONTENT_TAG) == content:
             return ml_client.data.get(data.name, version=existing.version)
     data.tags = {**(data.tags or {}), CONTENT_TAG: content}
     data.version = None
     return ml_client.data.create_or_update(data)
+
+
+def _versions(ml_client: Any, name: str) -> list[Data]:
+    # The service may answer "not found" for a name with no versions yet, rather than an empty list.
+    try:
+        return list(ml_client.data.list(name=name))
+    except ResourceNotFoundError:
+        return []

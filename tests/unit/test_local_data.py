@@ -580,3 +580,18 @@ def test_require_names_the_notebook(ml_client: LocalMLClient) -> None:
 def test_require_lets_other_errors_through(ml_client: LocalMLClient) -> None:
     with pytest.raises(ValidationException):
         require(lambda: ml_client.environments.get("taxi-train"), notebook="x.ipynb", what="env")
+
+
+def test_register_data_treats_not_found_on_list_as_no_versions(
+    ml_client: LocalMLClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Azure may answer 404 when listing the versions of a name that has none yet.
+    from azure.core.exceptions import ResourceNotFoundError
+
+    def not_found(*args: object, **kwargs: object) -> None:
+        raise ResourceNotFoundError("(UserError) Not found")
+
+    monkeypatch.setattr(ml_client.data, "list", not_found)
+    source = _csv(tmp_path / "trips.csv")
+    created = register_data(ml_client, Data(name="fresh", type=AssetTypes.URI_FILE, path=str(source)))
+    assert created.version == "1"
