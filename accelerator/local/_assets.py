@@ -10,12 +10,21 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+
 from accelerator.local._store import read_record, records, write_record
 
 
 class VersionedRecords:
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    def lock(self, name: str) -> FileLock:
+        """Held while a version of ``name`` is resolved and written: concurrent clients (two
+        notebooks, two processes) then never hand out the same auto-incremented version."""
+        folder = self.root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        return FileLock(folder / ".lock", timeout=60)
 
     def path(self, name: str, version: str) -> Path:
         return self.root / name / f"{version}.yaml"

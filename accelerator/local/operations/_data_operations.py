@@ -22,7 +22,7 @@ from accelerator._hashing import fingerprint, list_files
 from accelerator.local._exceptions import LocalBackendUnsupportedError, validation_error
 from accelerator.local._storage import parse_datastore_uri
 from accelerator.local._store import plain
-from accelerator.local._validation import to_rest
+from accelerator.local._validation import check_name, to_rest
 from accelerator.local.operations._asset_operations import VersionedAssetOperations
 from accelerator.local.operations._datastore_operations import DEFAULT_DATASTORE, DatastoreOperations
 
@@ -46,35 +46,36 @@ class DataOperations(VersionedAssetOperations):
             )
         if not data.path:
             raise validation_error("(UserError) A data asset needs a path.", self._target)
-        version = self._resolve_version(data.name, data.version)
+        check_name("asset", data.name, self._target)
         source = str(data.path)
         fs, path = self._source(data)
         _check_shape(fs, path, data.type, source)
         content = fingerprint(path, fs)
 
-        existing = self._records.get(data.name, version)
-        if existing is not None and (existing["fingerprint"], existing["entity"]["type"]) != (
-            content,
-            data.type,
-        ):
-            message = (
-                f"The data asset {data.name}:{version} is already registered with other content, and "
-                "a registered version cannot change. Please provide a unique name or version."
-            )
-            raise AssetPathException(
-                message=message,
-                no_personal_data_message="The data asset version already exists with other content.",
-                target=ErrorTarget.DATA,
-                error_category=ErrorCategory.USER_ERROR,
-            )
-
-        data.version = version
-        data.path = self._upload(fs, path, content)
-        if data.type == AssetTypes.URI_FOLDER and not data.path.endswith("/"):
-            data.path += "/"
-        to_rest(data)
-        entity = plain(data._to_dict())
-        self._records.put(data.name, version, entity, fingerprint=content, source=source)
+        with self._records.lock(data.name):
+            version = self._resolve_version(data.name, data.version)
+            existing = self._records.get(data.name, version)
+            if existing is not None and (existing["fingerprint"], existing["entity"]["type"]) != (
+                content,
+                data.type,
+            ):
+                message = (
+                    f"The data asset {data.name}:{version} is already registered with other content, "
+                    "and a registered version cannot change. Please provide a unique name or version."
+                )
+                raise AssetPathException(
+                    message=message,
+                    no_personal_data_message="The data asset version already exists with other content.",
+                    target=ErrorTarget.DATA,
+                    error_category=ErrorCategory.USER_ERROR,
+                )
+            data.version = version
+            data.path = self._upload(fs, path, content)
+            if data.type == AssetTypes.URI_FOLDER and not data.path.endswith("/"):
+                data.path += "/"
+            to_rest(data)
+            entity = plain(data._to_dict())
+            self._records.put(data.name, version, entity, fingerprint=content, source=source)
         return self.get(data.name, version)
 
     def _datastores(self) -> DatastoreOperations:

@@ -13,7 +13,7 @@ from azure.ai.ml.exceptions import ErrorTarget
 
 from accelerator.local._exceptions import LocalBackendUnsupportedError, conflict
 from accelerator.local._store import plain
-from accelerator.local._validation import to_rest
+from accelerator.local._validation import check_name, to_rest
 from accelerator.local.operations._asset_operations import VersionedAssetOperations
 
 _CONTENT = ("image", "conda_file", "build", "inference_config", "os_type")
@@ -37,18 +37,20 @@ class EnvironmentOperations(VersionedAssetOperations):
                 "environments built from a Docker build context",
                 "Give the environment an image and a conda_file instead.",
             )
-        version = self._resolve_version(environment.name, environment.version)
-        environment.version = version
-        to_rest(environment)
-        entity = plain(environment._to_dict())
-        existing = self._records.get(environment.name, version)
-        if existing is not None:
-            before = {k: existing["entity"].get(k) for k in _CONTENT}
-            after = {k: entity.get(k) for k in _CONTENT}
-            if before != after:
-                raise conflict(
-                    f"Environment {environment.name}:{version} already exists with a different "
-                    "definition, and environment versions are immutable. Register a new version."
-                )
-        self._records.put(environment.name, version, entity)
+        check_name("asset", environment.name, self._target)
+        with self._records.lock(environment.name):
+            version = self._resolve_version(environment.name, environment.version)
+            environment.version = version
+            to_rest(environment)
+            entity = plain(environment._to_dict())
+            existing = self._records.get(environment.name, version)
+            if existing is not None:
+                before = {k: existing["entity"].get(k) for k in _CONTENT}
+                after = {k: entity.get(k) for k in _CONTENT}
+                if before != after:
+                    raise conflict(
+                        f"Environment {environment.name}:{version} already exists with a different "
+                        "definition, and environment versions are immutable. Register a new version."
+                    )
+            self._records.put(environment.name, version, entity)
         return self.get(environment.name, version)
