@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -27,7 +28,9 @@ LOGIN_HELP = """No Azure credential worked, so the notebooks cannot reach your w
 
 
 class AzureLoginError(RuntimeError):
-    """No usable Azure credential: the message says how to log in."""
+    """No usable Azure credential: the message says how to log in; ``cause`` is the credential's error."""
+
+    cause: BaseException | None = None
 
 
 @dataclass(frozen=True)
@@ -113,10 +116,16 @@ def _from_shared_config(
 
 
 def resolve_backend(backend: str | None, environment: str) -> str:
-    """Argument, then ``ACCELERATOR_BACKEND``, then azure where a workspace config exists, else local."""
+    """Argument, then ``ACCELERATOR_BACKEND``, then azure where a workspace config exists, else local.
+
+    A workspace config for any environment means azure for every environment: a notebook never
+    mixes backends. An environment that then has no config of its own fails in ``connect``.
+    """
+    naming.check_environment(environment)
     chosen = backend or os.environ.get(BACKEND_VARIABLE) or None
     if chosen is None:
-        return "azure" if find_azure_settings(environment) else "local"
+        found = any(find_azure_settings(env) for env in naming.ENVIRONMENTS)
+        return "azure" if found else "local"
     chosen = chosen.strip().lower()
     if chosen not in BACKENDS:
         raise ValueError(f"Unknown backend {chosen!r}. Valid backends: {', '.join(BACKENDS)}.")
@@ -151,14 +160,25 @@ def check_credential(credential: Any, timeout: float = LOGIN_TIMEOUT_SECONDS) ->
         except BaseException as error:  # reported to the caller below
             outcome["error"] = error
 
-    worker = threading.Thread(target=attempt, daemon=True)
-    worker.start()
-    worker.join(timeout)
+    # azure.identity logs every credential it tried as a warning: the error below says it once.
+    identity_logger = logging.getLogger("azure.identity")
+    level = identity_logger.level
+    identity_logger.setLevel(logging.CRITICAL)
+    try:
+        worker = threading.Thread(target=attempt, daemon=True)
+        worker.start()
+        worker.join(timeout)
+    finally:
+        identity_logger.setLevel(level)
     if "error" not in outcome:
         raise AzureLoginError(f"Getting an Azure token took over {timeout:g} seconds.\n{LOGIN_HELP}")
-    if outcome["error"] is not None:
-        said = "\n".join(str(outcome["error"]).strip().splitlines()[:12])
-        raise AzureLoginError(f"{LOGIN_HELP}\n\nWhat the credential said:\n{said}") from outcome["error"]
+    cause = outcome["error"]
+    if cause is not None:
+        said = "\n".join(str(cause).strip().splitlines()[:12])
+        error = AzureLoginError(f"{LOGIN_HELP}\n\nWhat the credential said:\n{said}")
+        error.cause = cause
+        # Raised without the credential's own traceback, so the advice is what a notebook shows.
+        raise error from None
 
 
 def connect(

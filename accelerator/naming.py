@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import os
+import re
 
 ENVIRONMENTS: tuple[str, ...] = ("dev", "test", "prod")
 DEFAULT_PROJECT = "taxi"
 PROJECT_VARIABLE = "ACCELERATOR_PROJECT"
 
 
+_PROJECT = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?$")
+
+
 def project_name(project: str | None = None) -> str:
-    return project or os.environ.get(PROJECT_VARIABLE) or DEFAULT_PROJECT
+    """The project part of resource names: 1-20 lowercase letters, digits and inner hyphens, so
+    that every name built from it (storage accounts included) is valid on Azure."""
+    name = project or os.environ.get(PROJECT_VARIABLE) or DEFAULT_PROJECT
+    if not _PROJECT.match(name):
+        raise ValueError(
+            f"Invalid project name {name!r}: use 1-20 lowercase letters, digits and hyphens, "
+            "starting and ending with a letter or digit (for example 'taxi')."
+        )
+    return name
 
 
 def check_environment(environment: str) -> str:

@@ -22,8 +22,11 @@ def require(check: Callable[..., T], *args: Any, notebook: str, what: str) -> T:
     try:
         return check(*args)
     except ResourceNotFoundError as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise PrerequisiteError(f"{what} is missing: run {notebook} first. ({reason})") from None
+        message = f"{what} is missing: run {notebook} first."
+        reason = first_line(error)
+        if notebook not in reason:  # the lookup's own words, unless they say the same
+            message += f" ({reason})"
+        raise PrerequisiteError(message) from None
 
 
 def first_line(error: BaseException) -> str:

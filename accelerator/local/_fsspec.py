@@ -1,64 +1,110 @@
 """The ``azureml://`` fsspec protocol on the local backend.
 
 On Azure, ``azureml-fsspec`` lets pandas read a data asset or datastore path directly
-(``pd.read_parquet(data_asset.path)``). This registers the same protocol for local workspaces,
-so that notebook code reads ``azureml://`` paths the same way on both backends.
+(``pd.read_parquet(data_asset.path)``), given its long form
+``azureml://subscriptions/<id>/resourcegroups/<rg>/workspaces/<ws>/datastores/<name>/paths/<path>``.
+This registers the same protocol for local workspaces: each path is resolved to the files behind
+its datastore (a folder, or a container on Azurite), so notebook code reads ``azureml://`` paths
+the same way on both backends.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 import fsspec
-from fsspec.implementations.dirfs import DirFileSystem
-from fsspec.implementations.local import LocalFileSystem
+from fsspec import AbstractFileSystem
 
 from accelerator.local._exceptions import LocalBackendUnsupportedError
-from accelerator.local._storage import parse_datastore_uri
+from accelerator.local._storage import filesystem, parse_datastore_uri
 from accelerator.local._store import read_record
 
+_PREFIX = "azureml://"
 
-class LocalAzureMLFileSystem(DirFileSystem):
-    """Maps ``azureml://.../workspaces/<ws>/datastores/<ds>/paths/<p>`` to the datastore's folder."""
 
+class LocalAzureMLFileSystem(AbstractFileSystem):
     protocol = "azureml"
     cachable = False
-    # Set by the most recently created LocalMLClient: the store, and the workspace that short
-    # ``azureml://datastores/...`` paths (which name no workspace) refer to.
-    home: ClassVar[Path | None] = None
-    workspace: ClassVar[str | None] = None
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if self.home is None:
-            raise RuntimeError("Create a client with accelerator.connect() before reading azureml:// paths.")
-        super().__init__(path=(self.home / "workspaces").as_posix(), fs=LocalFileSystem())
+    root_marker = ""
+    home: ClassVar[Path | None] = None  # the store, set when a LocalMLClient is created
 
     @classmethod
     def _strip_protocol(cls, path: Any) -> Any:
         if isinstance(path, list):
             return [cls._strip_protocol(p) for p in path]
-        text = str(path)
-        uri = parse_datastore_uri(text)
+        return str(path).removeprefix(_PREFIX).rstrip("/")
+
+    def unstrip_protocol(self, name: str) -> str:
+        return _PREFIX + name
+
+    def _resolve(self, path: str) -> tuple[AbstractFileSystem, str, str, str]:
+        """(filesystem, real path, real root, virtual root) of an azureml:// path."""
+        stripped = self._strip_protocol(path)
+        if ".." in PurePosixPath(stripped).parts:
+            raise ValueError(f"'..' is not allowed in an azureml:// path: {path}")
+        uri = parse_datastore_uri(_PREFIX + stripped + ("/" if stripped.endswith("/paths") else ""))
         if uri is None:
-            return text.removeprefix("azureml://").rstrip("/")
-        workspace = uri.workspace or cls.workspace
-        record_path = (
-            (cls.home or Path(".")) / "workspaces" / str(workspace) / "datastores" / f"{uri.datastore}.yaml"
-        )
-        if not record_path.is_file():
-            raise FileNotFoundError(f"Datastore '{uri.datastore}' does not exist in workspace '{workspace}'.")
-        backing = read_record(record_path)["backing"]
-        if backing["kind"] != "folder":
             raise LocalBackendUnsupportedError(
-                "azureml:// paths on blob-backed datastores",
-                "Read them with adlfs (az://<container>/<path>) and the Azurite connection string.",
+                f"reading '{_PREFIX}{stripped}'",
+                "Only datastore paths (.../datastores/<name>/paths/<path>) can be read.",
             )
-        return "/".join(p for p in (str(workspace), backing["path"], uri.path) if p)
+        if uri.workspace is None:
+            raise ValueError(
+                "Use the long form azureml://subscriptions/<id>/resourcegroups/<rg>/workspaces/<ws>/"
+                "datastores/<name>/paths/<path>, as azureml-fsspec needs on Azure: a data asset's .path "
+                "has it. The short azureml://datastores/... form only works as a job input."
+            )
+        if self.home is None:
+            raise RuntimeError("Create a client with accelerator.connect() before reading azureml:// paths.")
+        workspace_dir = self.home / "workspaces" / str(uri.resource_group) / uri.workspace
+        record = workspace_dir / "datastores" / f"{uri.datastore}.yaml"
+        if not record.is_file():
+            raise FileNotFoundError(
+                f"Datastore '{uri.datastore}' does not exist in workspace '{uri.workspace}'."
+            )
+        fs, root = filesystem(workspace_dir, read_record(record)["backing"])
+        virtual_root = stripped[: len(stripped) - len(uri.path)].rstrip("/")
+        real = f"{root}/{uri.path}".rstrip("/")
+        return fs, real, root.rstrip("/"), virtual_root
+
+    def _virtual(self, real: str, real_root: str, virtual_root: str) -> str:
+        return virtual_root + "/" + real.rstrip("/")[len(real_root) :].lstrip("/")
+
+    def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
+        fs, real, real_root, virtual_root = self._resolve(path)
+        entries = []
+        for entry in fs.ls(real, detail=True):
+            entries.append({**entry, "name": self._virtual(entry["name"], real_root, virtual_root)})
+        return entries if detail else [e["name"] for e in entries]
+
+    def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        fs, real, real_root, virtual_root = self._resolve(path)
+        entry = fs.info(real)
+        return {**entry, "name": self._virtual(entry["name"], real_root, virtual_root)}
+
+    def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
+        fs, real, _, _ = self._resolve(path)
+        if "r" not in mode:
+            fs.makedirs(fs._parent(real), exist_ok=True)
+        kwargs.pop("autocommit", None)
+        return fs.open(real, mode, **kwargs)
+
+    def makedirs(self, path: str, exist_ok: bool = False) -> None:
+        fs, real, _, _ = self._resolve(path)
+        fs.makedirs(real, exist_ok=exist_ok)
+
+    def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
+        self.makedirs(path, exist_ok=True)
+
+    def rm_file(self, path: str) -> None:
+        fs, real, _, _ = self._resolve(path)
+        fs.rm_file(real)
+
+    def _rm(self, path: str) -> None:
+        self.rm_file(path)
 
 
-def register(home: Path, workspace: str | None) -> None:
+def register(home: Path) -> None:
     LocalAzureMLFileSystem.home = home
-    if workspace:
-        LocalAzureMLFileSystem.workspace = workspace
     fsspec.register_implementation("azureml", LocalAzureMLFileSystem, clobber=True)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from azure.ai.ml import MLClient
 from azure.ai.ml.entities import AmlCompute, Data, Datastore, Environment, Registry, Workspace
 
 from accelerator.local._exceptions import LocalBackendUnsupportedError
@@ -86,7 +87,7 @@ class LocalMLClient:
     ) -> None:
         root = Path(home).expanduser().resolve() if home else default_home()
         self._scope = LocalScope(root, subscription_id, resource_group_name, workspace_name, registry_name)
-        register_fsspec(root, workspace_name)
+        register_fsspec(root)
         self.workspaces = WorkspaceOperations(self._scope)
         self.registries = RegistryOperations(self._scope)
         self.compute = ComputeOperations(self._scope)
@@ -132,6 +133,13 @@ class LocalMLClient:
         if isinstance(entity, AmlCompute):
             return self.compute.begin_create_or_update(entity)
         raise LocalBackendUnsupportedError(f"begin_create_or_update for {type(entity).__name__}")
+
+    def __getattr__(self, item: str) -> Any:
+        # Reached only for names this class lacks: name MLClient's features instead of a bare
+        # AttributeError.
+        if not item.startswith("_") and hasattr(MLClient, item):
+            raise LocalBackendUnsupportedError(f"MLClient.{item}")
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{item}'")
 
     def __repr__(self) -> str:
         return (

@@ -12,7 +12,9 @@ from pathlib import Path
 from accelerator.local._exceptions import not_found
 
 LOCAL_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
-LOCAL_LOCATION = "local"
+# Where local resource groups are taken to be: a workspace created without a location gets it,
+# as an Azure workspace gets its resource group's.
+LOCAL_LOCATION = "westeurope"
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,10 @@ class LocalScope:
     def registries_root(self) -> Path:
         return self.home / "registries"
 
-    def workspace_dir(self, name: str | None = None) -> Path:
-        return self.workspaces_root / (name or self.workspace_name or "")
+    def workspace_dir(self, name: str | None = None, resource_group: str | None = None) -> Path:
+        """Workspaces are unique per resource group, as on Azure: ``workspaces/<rg>/<name>``."""
+        group = resource_group or self.resource_group_name
+        return self.workspaces_root / group / (name or self.workspace_name or "")
 
     def require_workspace(self) -> Path:
         """The folder of the client's workspace; a clear error if it was never created."""

@@ -31,7 +31,8 @@ _DATASTORE_URI = re.compile(
 class DatastoreUri:
     datastore: str
     path: str
-    workspace: str | None = None
+    workspace: str | None = None  # only in the long form, with the resource group
+    resource_group: str | None = None
 
 
 def parse_datastore_uri(uri: str) -> DatastoreUri | None:
@@ -39,7 +40,7 @@ def parse_datastore_uri(uri: str) -> DatastoreUri | None:
     match = _DATASTORE_URI.match(uri)
     if not match:
         return None
-    return DatastoreUri(match["datastore"], match["path"].strip("/"), match["ws"])
+    return DatastoreUri(match["datastore"], match["path"].strip("/"), match["ws"], match["rg"])
 
 
 def folder_backing(name: str) -> dict[str, Any]:

@@ -68,22 +68,3 @@ def remove_tree(path: Path) -> None:
     trash = path.with_name(f".deleted-{path.name}-{uuid.uuid4().hex[:8]}")
     os.replace(path, trash)
     shutil.rmtree(trash, ignore_errors=True)
-
-
-def copy_tree_atomic(source: Path, target: Path) -> None:
-    """Copy a file or folder to ``target`` as one step: copy beside it, then rename into place."""
-    if target.exists():
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".staging-{target.name}-{uuid.uuid4().hex[:8]}")
-    try:
-        if source.is_dir():
-            shutil.copytree(source, staging)
-        else:
-            shutil.copy2(source, staging)
-        os.replace(staging, target)
-    finally:
-        if staging.is_dir():
-            shutil.rmtree(staging, ignore_errors=True)
-        elif staging.exists():
-            staging.unlink()

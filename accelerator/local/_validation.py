@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from azure.ai.ml.exceptions import ErrorTarget, ValidationErrorType
+from azure.core.exceptions import HttpResponseError
 
 from accelerator.local._exceptions import validation_error
 
@@ -45,6 +46,30 @@ _RULES: dict[str, tuple[re.Pattern[str], str]] = {
         "characters, '-', '_' and '.', up to 30 characters.",
     ),
 }
+
+
+# Regions where Azure Machine Learning workspaces and registries can be created (public cloud).
+AZURE_ML_REGIONS: tuple[str, ...] = (
+    "australiacentral", "australiaeast", "australiasoutheast", "brazilsouth", "canadacentral",
+    "canadaeast", "centralindia", "centralus", "eastasia", "eastus", "eastus2", "francecentral",
+    "germanywestcentral", "israelcentral", "italynorth", "japaneast", "japanwest", "koreacentral",
+    "koreasouth", "mexicocentral", "northcentralus", "northeurope", "norwayeast", "polandcentral",
+    "qatarcentral", "southafricanorth", "southcentralus", "southeastasia", "southindia",
+    "spaincentral", "swedencentral", "switzerlandnorth", "switzerlandwest", "uaenorth", "uksouth",
+    "ukwest", "westcentralus", "westeurope", "westus", "westus2", "westus3",
+)  # fmt: skip
+
+
+def check_location(location: str, resource_type: str) -> str:
+    """The service's ``LocationNotAvailableForResourceType`` error for an unknown region."""
+    normalised = location.replace(" ", "").lower()
+    if normalised not in AZURE_ML_REGIONS:
+        raise HttpResponseError(
+            message=f"(LocationNotAvailableForResourceType) The provided location '{location}' is not "
+            f"available for resource type 'Microsoft.MachineLearningServices/{resource_type}'. List of "
+            f"available regions for the resource type is '{','.join(AZURE_ML_REGIONS)}'."
+        )
+    return normalised
 
 
 def check_name(kind: str, name: Any, target: ErrorTarget = ErrorTarget.GENERAL) -> str:

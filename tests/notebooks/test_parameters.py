@@ -9,7 +9,7 @@ def test_two_environments_other_region_seed_and_size(fresh_store, tmp_path):
     topology = {"environments": ["dev", "prod"], "project": "fares"}
     created = run("05_create_workspaces", tmp_path, location="northeurope", **topology)
     assert "prod: mlw-fares-prod in rg-fares-prod, northeurope" in text_of(created)
-    assert not (fresh_store / "workspaces" / "mlw-fares-test").exists()
+    assert not (fresh_store / "workspaces" / "rg-fares-test" / "mlw-fares-test").exists()
 
     validated = run("06_connect_and_validate", tmp_path, compute_name="train-cluster", **topology)
     assert "All 12 checks passed in 2 workspaces." in text_of(validated)

@@ -25,6 +25,6 @@ def test_notebooks_run_in_order_then_again(fresh_store, tmp_path):
     assert "All 18 checks passed in 3 workspaces." in text_of(again["06_connect_and_validate"])
     assert "2026-02: landed 20,000 trips -> taxi-trips:2" in text_of(again["07_land_and_version_data"])
     versions = sorted(
-        p.stem for p in (fresh_store / "workspaces/mlw-taxi-dev/data/taxi-trips").glob("*.yaml")
+        p.stem for p in (fresh_store / "workspaces/rg-taxi-dev/mlw-taxi-dev/data/taxi-trips").glob("*.yaml")
     )
     assert versions == ["1", "2"]

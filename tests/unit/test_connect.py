@@ -154,9 +154,10 @@ def test_settings_from_environment_variables(home: Path, monkeypatch: pytest.Mon
         "mlw-cloud-dev",
     )
     assert settings.source == "environment variables"
-    # Variables of one environment say nothing about another.
+    # Variables of one environment say nothing about another's workspace, but they do choose
+    # the backend for all of them: a notebook never mixes Azure and local workspaces.
     assert find_azure_settings("test") is None
-    assert resolve_backend(None, "test") == "local"
+    assert resolve_backend(None, "test") == "azure"
 
 
 def test_environment_variables_beat_config_files(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -249,8 +250,12 @@ def test_config_outside_the_convention_is_for_dev_only(home: Path) -> None:
     assert (settings.workspace_name, settings.resource_group) == ("my-workspace", "my-group")
     assert find_azure_settings("test") is None
     assert find_azure_settings("prod") is None
+    # One backend for every environment: prod does not silently fall back to local...
     assert resolve_backend(None, "dev") == "azure"
-    assert resolve_backend(None, "prod") == "local"
+    assert resolve_backend(None, "prod") == "azure"
+    # ...it fails, saying how to configure its workspace.
+    with pytest.raises(ValueError, match="No Azure workspace is configured for 'prod'"):
+        connect("prod", credential=_ValidCredential())
 
 
 def test_malformed_config_gives_a_clear_error(home: Path) -> None:
@@ -306,7 +311,7 @@ def test_azure_with_unavailable_credential_fails_fast(home: Path, monkeypatch: p
     message = str(caught.value)
     assert "az login" in message
     assert "No login was found on this machine." in message
-    assert isinstance(caught.value.__cause__, CredentialUnavailableError)
+    assert isinstance(caught.value.cause, CredentialUnavailableError)
     assert credential.calls == 1
 
 

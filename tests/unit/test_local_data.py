@@ -173,7 +173,13 @@ def test_same_content_same_version_is_the_same_asset(ml_client: LocalMLClient, t
     assert (again.name, again.version, again.path) == (first.name, first.version, first.path)
     assert [d.version for d in ml_client.data.list(name="trips")] == ["1"]
     upload_root = (
-        ml_client.home / "workspaces" / "mlw-taxi-dev" / "storage" / "workspaceblobstore" / "LocalUpload"
+        ml_client.home
+        / "workspaces"
+        / "rg-taxi-dev"
+        / "mlw-taxi-dev"
+        / "storage"
+        / "workspaceblobstore"
+        / "LocalUpload"
     )
     assert len([p for p in upload_root.iterdir() if not p.name.startswith(".")]) == 1
 
@@ -226,18 +232,29 @@ def test_versions_latest_and_listing(ml_client: LocalMLClient, tmp_path: Path) -
     assert list(ml_client.data.list(name="unknown")) == []
 
 
-def test_datastore_uri_source_is_snapshotted(ml_client: LocalMLClient) -> None:
-    source = "azureml://datastores/workspaceblobstore/paths/raw/trips.csv"
-    with fsspec.open(source, "w") as handle:
+def test_datastore_uri_source_is_a_reference(ml_client: LocalMLClient) -> None:
+    # As on Azure: a path already in a datastore is registered as it is, not copied.
+    long_form = (
+        f"azureml://subscriptions/{ml_client.subscription_id}/resourcegroups/rg-taxi-dev/"
+        "workspaces/mlw-taxi-dev/datastores/workspaceblobstore/paths/raw/trips.csv"
+    )
+    with fsspec.open(long_form, "w") as handle:
         _frame().to_csv(handle, index=False)
-    asset = ml_client.data.create_or_update(_uri_file("raw-trips", source))
-    assert asset.path != source
-    assert "/paths/LocalUpload/" in asset.path
-    # Overwrite the source in the datastore: the registered version still reads what it had.
-    with fsspec.open(source, "w") as handle:
-        _frame(offset=50).to_csv(handle, index=False)
-    pd.testing.assert_frame_equal(pd.read_csv(source), _frame(offset=50))
+    short_form = "azureml://datastores/workspaceblobstore/paths/raw/trips.csv"
+    asset = ml_client.data.create_or_update(_uri_file("raw-trips", short_form))
+    assert asset.path == long_form  # returned in the long form, as Azure does
     pd.testing.assert_frame_equal(pd.read_csv(asset.path), _frame())
+    # Same path, same version: the same asset. Another path under that version: refused.
+    assert ml_client.data.create_or_update(_uri_file("raw-trips", short_form)).path == long_form
+    with fsspec.open(long_form.replace("trips.csv", "other.csv"), "w") as handle:
+        _frame().to_csv(handle, index=False)
+    with pytest.raises(AssetPathException):
+        ml_client.data.create_or_update(_uri_file("raw-trips", short_form.replace("trips", "other")))
+    # Short paths name no workspace: reading them, like azureml-fsspec, needs the long form.
+    with pytest.raises(ValueError, match="long form"):
+        pd.read_csv(short_form)
+    with pytest.raises(ValueError, match=r"'\.\.'"):
+        pd.read_csv(long_form.replace("raw/trips.csv", "../../../escape.csv"))
     with pytest.raises(ValidationException, match="No such file"):
         ml_client.data.create_or_update(
             _uri_file("raw-trips", "azureml://datastores/workspaceblobstore/paths/raw/missing.csv", "2")
@@ -289,13 +306,19 @@ def test_folder_backed_blob_datastore(ml_client: LocalMLClient, home: Path) -> N
     assert (created.name, created.container_name, created.tags) == ("landing", "landing", {"zone": "raw"})
     assert sorted(d.name for d in ml_client.datastores.list()) == ["landing", "workspaceblobstore"]
     assert ml_client.datastores.get_default().name == "workspaceblobstore"
-    record = read_record(home / "workspaces" / "mlw-taxi-dev" / "datastores" / "landing.yaml")
+    record = read_record(home / "workspaces" / "rg-taxi-dev" / "mlw-taxi-dev" / "datastores" / "landing.yaml")
     assert record["backing"]["kind"] == "folder"
     assert key not in _store_text(home)
 
-    with fsspec.open("azureml://datastores/landing/paths/raw/trips.csv", "w") as handle:
+    landing = (
+        f"azureml://subscriptions/{ml_client.subscription_id}/resourcegroups/rg-taxi-dev/"
+        "workspaces/mlw-taxi-dev/datastores/landing/paths/raw/trips.csv"
+    )
+    with fsspec.open(landing, "w") as handle:
         _frame().to_csv(handle, index=False)
-    assert (home / "workspaces" / "mlw-taxi-dev" / "storage" / "landing" / "raw" / "trips.csv").is_file()
+    assert (
+        home / "workspaces" / "rg-taxi-dev" / "mlw-taxi-dev" / "storage" / "landing" / "raw" / "trips.csv"
+    ).is_file()
     asset = ml_client.data.create_or_update(
         Data(
             name="landing-raw",
@@ -310,7 +333,9 @@ def test_folder_backed_blob_datastore(ml_client: LocalMLClient, home: Path) -> N
     ml_client.datastores.delete("landing")
     with pytest.raises(ResourceNotFoundError):
         ml_client.datastores.get("landing")
-    assert (home / "workspaces" / "mlw-taxi-dev" / "storage" / "landing" / "raw" / "trips.csv").is_file()
+    assert (
+        home / "workspaces" / "rg-taxi-dev" / "mlw-taxi-dev" / "storage" / "landing" / "raw" / "trips.csv"
+    ).is_file()
     with pytest.raises(ResourceNotFoundError):
         ml_client.datastores.delete("landing")
 
@@ -355,7 +380,7 @@ def test_azurite_backed_datastore(
         )
     )
     assert created.container_name == container
-    record = read_record(home / "workspaces" / "mlw-taxi-dev" / "datastores" / "landing.yaml")
+    record = read_record(home / "workspaces" / "rg-taxi-dev" / "mlw-taxi-dev" / "datastores" / "landing.yaml")
     assert record["backing"] == {"kind": "blob", "container": container}
 
     blob = AzureBlobFileSystem(connection_string=azurite)
@@ -367,19 +392,22 @@ def test_azurite_backed_datastore(
         _uri_file("blob-trips", "azureml://datastores/landing/paths/raw/trips.csv")
     )
     pd.testing.assert_frame_equal(pd.read_csv(asset.path), _frame())
-    # The registered version is a snapshot: changing the blob does not change it.
+    assert asset.path.endswith("/datastores/landing/paths/raw/trips.csv")
+    # A datastore path is a reference, as on Azure: the asset reads what the blob holds now.
     with blob.open(f"{container}/raw/trips.csv", "wb") as handle:
         handle.write(_frame(offset=9).to_csv(index=False).encode())
-    pd.testing.assert_frame_equal(pd.read_csv(asset.path), _frame())
-    again = ml_client.data.create_or_update(
-        _uri_file("blob-trips", "azureml://datastores/landing/paths/raw/trips.csv", version=None)
+    pd.testing.assert_frame_equal(pd.read_csv(asset.path), _frame(offset=9))
+    # Written through azureml://, read through adlfs: the same blob.
+    with fsspec.open(asset.path.replace("trips.csv", "more.csv"), "w") as handle:
+        _frame(offset=3).to_csv(handle, index=False)
+    with blob.open(f"{container}/raw/more.csv", "rb") as handle:
+        pd.testing.assert_frame_equal(pd.read_csv(handle), _frame(offset=3))
+    # Local files registered while the blob datastore exists still go to the default datastore.
+    uploaded = ml_client.data.create_or_update(
+        _uri_file("blob-trips", _csv(home.parent / "t.csv"), version=None)
     )
-    assert again.version == "2"
-    pd.testing.assert_frame_equal(pd.read_csv(again.path), _frame(offset=9))
-
-    # azureml:// paths on a blob datastore are refused with a pointer to adlfs, not misread.
-    with pytest.raises(LocalBackendUnsupportedError, match="blob-backed"):
-        pd.read_csv("azureml://datastores/landing/paths/raw/trips.csv")
+    assert uploaded.version == "2"
+    assert "/datastores/workspaceblobstore/paths/LocalUpload/" in uploaded.path
 
     # No credential, neither the datastore's key nor the connection string, reaches the store.
     text = _store_text(home)
@@ -476,7 +504,7 @@ def test_interrupted_registration_leaves_nothing_registered(
 
 def test_stray_temporary_files_are_ignored(ml_client: LocalMLClient, tmp_path: Path) -> None:
     asset = ml_client.data.create_or_update(_uri_file("trips", _csv(tmp_path / "trips.csv")))
-    folder = ml_client.home / "workspaces" / "mlw-taxi-dev" / "data" / "trips"
+    folder = ml_client.home / "workspaces" / "rg-taxi-dev" / "mlw-taxi-dev" / "data" / "trips"
     # What a process killed mid-write leaves behind: half a record under a hidden temporary name.
     (folder / ".2.yaml.tmp").write_text("name: trips\nversion: '2'\nentity: {type: uri_fi")
     (folder / ".2.yaml.k3j9x.tmp").write_text("")
@@ -488,7 +516,7 @@ def test_stray_temporary_files_are_ignored(ml_client: LocalMLClient, tmp_path: P
     (folder.parent / "ghost").mkdir()
     (folder.parent / "ghost" / ".1.yaml.tmp").write_text("")
     assert [d.name for d in ml_client.data.list()] == ["trips"]
-    stray = ml_client.home / "workspaces" / "mlw-taxi-dev" / "datastores" / ".x.yaml.tmp"
+    stray = ml_client.home / "workspaces" / "rg-taxi-dev" / "mlw-taxi-dev" / "datastores" / ".x.yaml.tmp"
     stray.write_text("")
     assert [d.name for d in ml_client.datastores.list()] == ["workspaceblobstore"]
 
@@ -567,11 +595,13 @@ def test_require_names_the_notebook(ml_client: LocalMLClient) -> None:
             notebook="06_connect_and_validate.ipynb",
             what="The compute cluster cpu-cluster",
         )
-    message = str(caught.value)
-    assert message.startswith(
-        "The compute cluster cpu-cluster is missing: run 06_connect_and_validate.ipynb first."
+    # The lookup's own error already names the notebook, so it is not repeated.
+    assert (
+        str(caught.value)
+        == "The compute cluster cpu-cluster is missing: run 06_connect_and_validate.ipynb first."
     )
-    assert "cpu-cluster" in message.split("(", 1)[1]
+    with pytest.raises(PrerequisiteError, match=r"run 07\.ipynb first\. \(\(UserError\) Compute 'gpu'"):
+        require(ml_client.compute.get, "gpu", notebook="07.ipynb", what="The cluster")
     _set_up(ml_client)
     found = require(lambda: ml_client.compute.get("cpu-cluster"), notebook="06.ipynb", what="cluster")
     assert found.name == "cpu-cluster"

@@ -59,7 +59,7 @@ def test_create_and_get_workspace(home: Path) -> None:
     # get() without a name is the client's own workspace, as with MLClient.
     assert client.workspaces.get().name == "mlw-taxi-dev"
     # The store is under ACCELERATOR_HOME.
-    assert (home / "workspaces" / "mlw-taxi-dev" / "workspace.yaml").is_file()
+    assert (home / "workspaces" / "rg-taxi-dev" / "mlw-taxi-dev" / "workspace.yaml").is_file()
 
 
 def test_list_workspaces_by_resource_group_and_subscription(home: Path) -> None:
@@ -103,7 +103,7 @@ def test_delete_workspace_removes_it_and_its_contents(ml_client: LocalMLClient, 
     with pytest.raises(ResourceNotFoundError):
         ml_client.workspaces.get(ml_client.workspace_name)
     assert list(ml_client.workspaces.list()) == []
-    assert not (home / "workspaces" / "mlw-taxi-dev").exists()
+    assert not (home / "workspaces" / "rg-taxi-dev" / "mlw-taxi-dev").exists()
     # No leftovers from the rename-then-remove either.
     assert [p.name for p in (home / "workspaces").iterdir()] == []
     with pytest.raises(ResourceNotFoundError, match="05_create_workspaces"):
@@ -403,3 +403,70 @@ def test_unknown_attributes_are_attribute_errors(ml_client: LocalMLClient) -> No
     with pytest.raises(AttributeError):
         ml_client.no_such_group  # noqa: B018
     assert not hasattr(ml_client.compute, "no_such_method")
+
+
+# What the service checks, and Azure-shaped results ----------------------------------------------
+
+
+def test_unknown_region_is_refused_as_azure_does(home: Path) -> None:
+    client = connect("dev", backend="local")
+    with pytest.raises(HttpResponseError, match=r"LocationNotAvailableForResourceType.*mars central!"):
+        client.workspaces.begin_create(Workspace(name=client.workspace_name, location="mars central!"))
+    with pytest.raises(HttpResponseError, match="LocationNotAvailableForResourceType"):
+        client.registries.begin_create(
+            Registry(name="mlr-taxi", location="atlantis", replication_locations=[])
+        )
+    # Display names of regions are accepted and stored in the short form.
+    created = client.workspaces.begin_create(
+        Workspace(name=client.workspace_name, location="West Europe")
+    ).result()
+    assert created.location == "westeurope"
+
+
+def test_cluster_scale_and_size_are_checked(ml_client: LocalMLClient) -> None:
+    with pytest.raises(HttpResponseError, match=r"min_instances \(5\).*max_instances \(2\)"):
+        ml_client.compute.begin_create_or_update(
+            AmlCompute(name="cpu-cluster", size="Standard_DS3_v2", min_instances=5, max_instances=2)
+        )
+    with pytest.raises(HttpResponseError, match="'Bogus' is not a valid Azure VM size"):
+        ml_client.compute.begin_create_or_update(
+            AmlCompute(name="cpu-cluster", size="Bogus", max_instances=2)
+        )
+    assert list(ml_client.compute.list()) == []
+
+
+def test_workspaces_are_unique_per_resource_group_and_tags_merge(home: Path) -> None:
+    client = connect("dev", backend="local")
+    first = Workspace(name="mlw-x", location="westeurope", tags={"owner": "a", "cost-centre": "42"})
+    client.workspaces.begin_create(first).result()
+    other = Workspace(name="mlw-x", location="northeurope", resource_group="rg-other", tags={"owner": "b"})
+    client.workspaces.begin_create(other).result()
+    assert [(w.resource_group, w.location) for w in client.workspaces.list(scope="subscription")] == [
+        ("rg-other", "northeurope"),
+        ("rg-taxi-dev", "westeurope"),
+    ]
+    # Creating an existing workspace again merges its tags, as MLClient does.
+    client.workspaces.begin_create(Workspace(name="mlw-x", tags={"owner": "c"})).result()
+    assert client.workspaces.get("mlw-x").tags == {"owner": "c", "cost-centre": "42"}
+
+
+def test_list_results_are_item_paged_like_mlclient(ml_client: LocalMLClient) -> None:
+    from azure.core.paging import ItemPaged
+
+    listed = ml_client.datastores.list()
+    assert isinstance(listed, ItemPaged)
+    assert [d.name for d in listed] == ["workspaceblobstore"]
+    assert list(listed) == []  # iterated once, as the SDK's pager
+
+
+def test_mlclient_features_the_local_client_lacks_are_named(ml_client: LocalMLClient) -> None:
+    with pytest.raises(LocalBackendUnsupportedError, match=r"MLClient\.from_config"):
+        ml_client.from_config  # noqa: B018
+    with pytest.raises(AttributeError):
+        ml_client.no_such_thing  # noqa: B018
+
+
+def test_project_names_are_checked(home: Path) -> None:
+    with pytest.raises(ValueError, match="Invalid project name 'my proj'"):
+        connect("dev", backend="local", project="my proj")
+    assert connect("dev", backend="local", project="fares").workspace_name == "mlw-fares-dev"

@@ -8,9 +8,11 @@ from typing import Any
 
 import yaml
 from azure.ai.ml.exceptions import ErrorTarget, ValidationErrorType
+from azure.core.paging import ItemPaged
 
 from accelerator.local._assets import VersionedRecords
 from accelerator.local._exceptions import not_found, validation_error
+from accelerator.local._paging import paged
 from accelerator.local._validation import check_name
 from accelerator.local.operations._base import LocalOperations
 
@@ -53,12 +55,15 @@ class VersionedAssetOperations(LocalOperations):
             raise not_found(self._kind, f"{name}:{version}", f"workspace '{self._scope.workspace_name}'")
         return self._entity(record)
 
-    def list(self, name: str | None = None, **kwargs: Any) -> list[Any]:
-        """With a name, every version of it (oldest first); without, the latest version of each."""
+    def list(self, name: str | None = None, *, list_view_type: Any = None) -> ItemPaged[Any]:
+        """With a name, every version of it (oldest first); without, the latest version of each.
+
+        Nothing is archived on the local backend, so every ``list_view_type`` lists the same.
+        """
         if name:
-            return [self._entity(r) for r in self._records.versions(name)]
+            return paged(self._entity(r) for r in self._records.versions(name))
         records = self._records
-        return [self._entity(records.latest(n)) for n in records.names()]
+        return paged(self._entity(records.latest(n)) for n in records.names())
 
     def _entity(self, record: dict[str, Any]) -> Any:
         entity = self._loader(io.StringIO(yaml.safe_dump(record["entity"])))

@@ -7,6 +7,7 @@ whatever cluster they name, but the cluster must exist, as on Azure.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable
 
 import yaml
@@ -18,6 +19,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.core.polling import LROPoller
 
 from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found
+from accelerator.local._paging import paged
 from accelerator.local._poller import completed
 from accelerator.local._store import plain, read_record, records, write_record
 from accelerator.local._validation import check_name, to_rest
@@ -35,6 +37,7 @@ class ComputeOperations(LocalOperations):
                 "Only AmlCompute clusters are supported.",
             )
         check_name("compute", compute.name, ErrorTarget.COMPUTE)
+        _check_scale(compute)
         to_rest(compute)
         path = self._path(compute.name)
         if path.is_file():
@@ -68,7 +71,7 @@ class ComputeOperations(LocalOperations):
         found = [self.get(p.stem) for p in records(self._scope.workspace_dir() / "computes")]
         if compute_type:
             found = [c for c in found if c.type.lower() == compute_type.lower()]
-        return found
+        return paged(found)
 
     def begin_delete(self, name: str, *, action: str = "Delete") -> LROPoller[None]:
         if action not in ("Delete", "Detach"):
@@ -79,3 +82,21 @@ class ComputeOperations(LocalOperations):
 
     def _path(self, name: str):
         return self._scope.require_workspace() / "computes" / f"{name}.yaml"
+
+
+_VM_SIZE = re.compile(r"^standard_[a-z0-9_]+$", re.IGNORECASE)
+
+
+def _check_scale(compute: AmlCompute) -> None:
+    """The checks the service makes on a cluster's size and scale settings."""
+    if not compute.size or not _VM_SIZE.match(compute.size):
+        raise HttpResponseError(
+            message=f"(InvalidPropertyValue) The VM size '{compute.size}' is not a valid Azure VM size "
+            "name, such as Standard_DS3_v2."
+        )
+    low, high = compute.min_instances or 0, compute.max_instances or 0
+    if low < 0 or high < 1 or low > high:
+        raise HttpResponseError(
+            message=f"(BadArgument) Invalid scale settings: min_instances ({low}) must be at least 0 "
+            f"and at most max_instances ({high}), and max_instances at least 1."
+        )

@@ -1,13 +1,15 @@
 """``ml_client.data`` on the local backend.
 
 As ``MLClient`` does, a local file or folder is uploaded into the default datastore under
-``LocalUpload/<content hash>/`` and the asset points there. Data already in a datastore is copied
-the same way, so a registered version never changes after registration even if its source does.
+``LocalUpload/<hash>/`` and the asset points there: that copy, and so the version, never changes
+after registration. A path already in a datastore (``azureml://datastores/<name>/paths/<path>``) is
+registered as a reference, as on Azure.
 """
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from pathlib import Path, PurePosixPath
 
 import fsspec
@@ -48,20 +50,23 @@ class DataOperations(VersionedAssetOperations):
             raise validation_error("(UserError) A data asset needs a path.", self._target)
         check_name("asset", data.name, self._target)
         source = str(data.path)
-        fs, path = self._source(data)
+        fs, path, reference = self._source(data)
         _check_shape(fs, path, data.type, source)
-        content = fingerprint(path, fs)
+        # Local files are uploaded, so the version is identified by their content; a datastore
+        # path is registered as a reference, as Azure does, and identified by the path itself.
+        identity = reference or fingerprint(path, fs)
 
         with self._records.lock(data.name):
             version = self._resolve_version(data.name, data.version)
             existing = self._records.get(data.name, version)
             if existing is not None and (existing["fingerprint"], existing["entity"]["type"]) != (
-                content,
+                identity,
                 data.type,
             ):
                 message = (
-                    f"The data asset {data.name}:{version} is already registered with other content, "
-                    "and a registered version cannot change. Please provide a unique name or version."
+                    f"The data asset {data.name}:{version} is already registered with another path "
+                    "or other content, and a registered version cannot change. Please provide a "
+                    "unique name or version."
                 )
                 raise AssetPathException(
                     message=message,
@@ -70,19 +75,19 @@ class DataOperations(VersionedAssetOperations):
                     error_category=ErrorCategory.USER_ERROR,
                 )
             data.version = version
-            data.path = self._upload(fs, path, content)
+            data.path = reference or self._upload(fs, path, identity)
             if data.type == AssetTypes.URI_FOLDER and not data.path.endswith("/"):
                 data.path += "/"
             to_rest(data)
             entity = plain(data._to_dict())
-            self._records.put(data.name, version, entity, fingerprint=content, source=source)
+            self._records.put(data.name, version, entity, fingerprint=identity, source=source)
         return self.get(data.name, version)
 
     def _datastores(self) -> DatastoreOperations:
         return DatastoreOperations(self._scope)
 
-    def _source(self, data: Data) -> tuple[fsspec.AbstractFileSystem, str]:
-        """The filesystem and path of the files the asset is made from."""
+    def _source(self, data: Data) -> tuple[fsspec.AbstractFileSystem, str, str | None]:
+        """The filesystem and path of the asset's files, and its azureml:// URI if it has one."""
         text = str(data.path)
         uri = parse_datastore_uri(text)
         if uri is not None:
@@ -92,7 +97,7 @@ class DataOperations(VersionedAssetOperations):
                     f"The path names workspace '{uri.workspace}'.",
                 )
             fs, root = self._datastores()._filesystem(uri.datastore)
-            return fs, f"{root}/{uri.path}".rstrip("/")
+            return fs, f"{root}/{uri.path}".rstrip("/"), self._datastore_uri(uri.datastore, uri.path)
         if "://" in text and not text.startswith("file://"):
             raise LocalBackendUnsupportedError(
                 f"data paths of the form '{text.split('://')[0]}://'",
@@ -101,7 +106,15 @@ class DataOperations(VersionedAssetOperations):
         local = Path(text.removeprefix("file://"))
         if not local.is_absolute():
             local = Path(data.base_path or ".") / local
-        return LocalFileSystem(), local.resolve().as_posix()
+        return LocalFileSystem(), local.resolve().as_posix(), None
+
+    def _datastore_uri(self, datastore: str, path: str) -> str:
+        """The long ``azureml://`` form Azure ML returns for a path in a datastore."""
+        return (
+            f"azureml://subscriptions/{self._scope.subscription_id}/resourcegroups/"
+            f"{self._scope.resource_group_name}/workspaces/{self._scope.workspace_name}/datastores/"
+            f"{datastore}/paths/{path}"
+        )
 
     def _upload(self, fs: fsspec.AbstractFileSystem, path: str, content: str) -> str:
         """Copy the files under LocalUpload/<content hash>/ in the default datastore, once."""
@@ -113,17 +126,14 @@ class DataOperations(VersionedAssetOperations):
         relative = f"{folder}/{name}"
         if not target_fs.exists(f"{root}/{relative}"):
             # Copy into a staging folder, then rename it into place: a crash leaves no half-copied version.
-            staging = f"{root}/LocalUpload/.staging-{key}"
-            if target_fs.exists(staging):
-                target_fs.rm(staging, recursive=True)
+            staging = f"{root}/LocalUpload/.staging-{key}-{uuid.uuid4().hex[:8]}"
             target_fs.makedirs(staging, exist_ok=True)
             _copy_across(fs, path, target_fs, f"{staging}/{name}")
-            target_fs.mv(staging, f"{root}/{folder}", recursive=True)
-        return (
-            f"azureml://subscriptions/{self._scope.subscription_id}/resourcegroups/"
-            f"{self._scope.resource_group_name}/workspaces/{self._scope.workspace_name}/datastores/"
-            f"{DEFAULT_DATASTORE}/paths/{relative}"
-        )
+            if target_fs.exists(f"{root}/{folder}"):  # another client uploaded the same files meanwhile
+                target_fs.rm(staging, recursive=True)
+            else:
+                target_fs.mv(staging, f"{root}/{folder}", recursive=True)
+        return self._datastore_uri(DEFAULT_DATASTORE, relative)
 
 
 def _check_shape(fs: fsspec.AbstractFileSystem, path: str, kind: str, source: str) -> None:

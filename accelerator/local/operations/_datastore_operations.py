@@ -21,6 +21,7 @@ from azure.ai.ml.exceptions import ErrorTarget
 from azure.core.exceptions import HttpResponseError
 
 from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found
+from accelerator.local._paging import paged
 from accelerator.local._storage import (
     BLOB_CONNECTION_STRING_VARIABLE,
     blob_backing,
@@ -100,7 +101,7 @@ class DatastoreOperations(LocalOperations):
 
     def list(self, *, include_secrets: bool = False) -> Iterable[Datastore]:
         folder = self._scope.require_workspace() / "datastores"
-        return [self.get(p.stem, include_secrets=include_secrets) for p in records(folder)]
+        return paged(self.get(p.stem, include_secrets=include_secrets) for p in records(folder))
 
     def delete(self, name: str) -> None:
         path = self._path(name)

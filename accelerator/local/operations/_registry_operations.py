@@ -15,10 +15,11 @@ from azure.ai.ml.exceptions import ErrorTarget
 from azure.core.polling import LROPoller
 
 from accelerator.local._exceptions import not_found
+from accelerator.local._paging import paged
 from accelerator.local._poller import completed
 from accelerator.local._scope import LOCAL_LOCATION
 from accelerator.local._store import plain, read_record, remove_tree, write_record
-from accelerator.local._validation import check_name, to_rest
+from accelerator.local._validation import check_location, check_name, to_rest
 from accelerator.local.operations._base import LocalOperations
 
 
@@ -30,9 +31,12 @@ class RegistryOperations(LocalOperations):
         if not isinstance(registry, Registry):
             raise TypeError(f"registry must be an azure.ai.ml.entities.Registry, not {type(registry)}")
         check_name("registry", registry.name, ErrorTarget.REGISTRY)
+        location = check_location(registry.location or LOCAL_LOCATION, "registries")
+        for region in registry.replication_locations or []:
+            check_location(region.location, "registries")
         to_rest(registry)
         entity = plain(registry._to_dict())
-        entity.setdefault("location", registry.location or LOCAL_LOCATION)
+        entity["location"] = location
         path = self._scope.registries_root / registry.name / "registry.yaml"
         record = read_record(path) if path.is_file() else {"resource_group": self._scope.resource_group_name}
         record["entity"] = entity
@@ -59,9 +63,9 @@ class RegistryOperations(LocalOperations):
 
     def list(self, *, scope: str = "resource_group") -> Iterable[Registry]:
         root = self._scope.registries_root
-        if not root.is_dir():
-            return []
-        return [self.get(p.name) for p in sorted(root.iterdir()) if (p / "registry.yaml").is_file()]
+        folders = sorted(root.iterdir()) if root.is_dir() else []
+        found = [p.name for p in folders if (p / "registry.yaml").is_file()]
+        return paged(self.get(name) for name in found)
 
     def begin_delete(self, *, name: str, **kwargs: Any) -> LROPoller[None]:
         self.get(name)

@@ -1,4 +1,4 @@
-"""``ml_client.workspaces`` on the local backend: one folder per workspace."""
+"""``ml_client.workspaces`` on the local backend: one folder per workspace, per resource group."""
 
 from __future__ import annotations
 
@@ -14,12 +14,15 @@ from azure.ai.ml.exceptions import ErrorTarget
 from azure.core.polling import LROPoller
 
 from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found
+from accelerator.local._paging import paged
 from accelerator.local._poller import completed
-from accelerator.local._scope import LOCAL_LOCATION, LocalScope
+from accelerator.local._scope import LOCAL_LOCATION
 from accelerator.local._store import plain, read_record, remove_tree, write_record
-from accelerator.local._validation import check_name, to_rest
+from accelerator.local._validation import check_location, check_name, to_rest
 from accelerator.local.operations._base import LocalOperations
 from accelerator.local.operations._datastore_operations import create_default_datastore
+
+_UPDATABLE = ("tags", "description", "display_name")
 
 
 class WorkspaceOperations(LocalOperations):
@@ -29,7 +32,8 @@ class WorkspaceOperations(LocalOperations):
     def begin_create(
         self, workspace: Workspace, update_dependent_resources: bool = False, **kwargs: Any
     ) -> LROPoller[Workspace]:
-        """Create the workspace (with its default datastore), or update tags and description."""
+        """Create the workspace and its default datastore; for an existing one, update its
+        description and display name and merge its tags, as ``MLClient`` does."""
         if not isinstance(workspace, Workspace):
             raise TypeError(f"workspace must be an azure.ai.ml.entities.Workspace, not {type(workspace)}")
         check_name("workspace", workspace.name, ErrorTarget.WORKSPACE)
@@ -37,66 +41,84 @@ class WorkspaceOperations(LocalOperations):
             raise LocalBackendUnsupportedError(
                 f"workspaces of kind '{workspace._kind}' (hubs and projects)", "Use a default workspace."
             )
+        location = check_location(workspace.location or LOCAL_LOCATION, "workspaces")
         to_rest(workspace)
-        folder = self._scope.workspace_dir(workspace.name)
-        resource_group = workspace.resource_group or self._scope.resource_group_name
+        group = workspace.resource_group or self._scope.resource_group_name
+        folder = self._scope.workspace_dir(workspace.name, group)
+        path = folder / "workspace.yaml"
         entity = plain(workspace._to_dict())
-        entity.setdefault("location", workspace.location or LOCAL_LOCATION)
-        existing = folder / "workspace.yaml"
-        if existing.is_file():
-            record = read_record(existing)
-            record["entity"].update(
-                {k: v for k, v in entity.items() if k in ("tags", "description", "display_name")}
-            )
-            write_record(existing, record)
+        entity["location"] = location
+        if path.is_file():
+            record = read_record(path)
+            current = record["entity"]
+            for key in _UPDATABLE:
+                if key == "tags":
+                    current["tags"] = {**current.get("tags", {}), **(entity.get("tags") or {})}
+                elif entity.get(key) is not None:
+                    current[key] = entity[key]
+            write_record(path, record)
         else:
-            write_record(existing, {"resource_group": resource_group, "entity": entity})
+            # The default datastore first, the workspace record last: a crash in between leaves
+            # no workspace, and creating it again completes it.
             create_default_datastore(folder, workspace.name)
-        return completed(self._load(workspace.name))
+            write_record(path, {"resource_group": group, "entity": entity})
+        return completed(self._load(workspace.name, group))
 
     def get(self, name: str | None = None, **kwargs: Any) -> Workspace:
         name = name or self._scope.workspace_name
         if not name:
             raise ValueError("Pass the workspace name: this client is not bound to a workspace.")
-        return self._load(name)
+        return self._load(name, self._scope.resource_group_name)
 
     def list(
         self, *, scope: str = "resource_group", filtered_kinds: str | list[str] | None = None
     ) -> Iterable[Workspace]:
+        """The workspaces of the client's resource group, or of the whole (local) subscription."""
         if scope not in ("resource_group", "subscription"):
             raise ValueError("scope must be 'resource_group' or 'subscription'.")
         root = self._scope.workspaces_root
-        names = (
-            sorted(p.name for p in root.iterdir() if (p / "workspace.yaml").is_file())
-            if root.is_dir()
-            else []
-        )
-        found = [self._load(n) for n in names]
-        if scope == "resource_group":
-            found = [w for w in found if w.resource_group == self._scope.resource_group_name]
-        return found
+        groups = [root / self._scope.resource_group_name] if scope == "resource_group" else root.glob("*")
+        found = [
+            self._load(folder.name, folder.parent.name)
+            for group in groups
+            if group.is_dir()
+            for folder in sorted(group.iterdir())
+            if (folder / "workspace.yaml").is_file()
+        ]
+        if filtered_kinds:
+            kinds = [filtered_kinds] if isinstance(filtered_kinds, str) else filtered_kinds
+            found = [w for w in found if (w._kind or "default") in kinds]
+        return paged(sorted(found, key=lambda w: (w.name, w.resource_group)))
 
     def begin_delete(
         self, name: str, *, delete_dependent_resources: bool, permanently_delete: bool = False, **kwargs: Any
     ) -> LROPoller[None]:
-        """Delete the workspace and everything in it (its datastores' files included)."""
-        self._load(name)  # a clear not-found error first
-        remove_tree(self._scope.workspace_dir(name))
+        """Delete the workspace and everything in it, its datastores' files included.
+
+        A local workspace has no separate dependent resources and no soft-delete period, so it
+        is always deleted permanently, whatever the two flags say.
+        """
+        self._load(name, self._scope.resource_group_name)  # a clear not-found error first
+        folder = self._scope.workspace_dir(name)
+        remove_tree(folder)
+        if not any(folder.parent.iterdir()):
+            folder.parent.rmdir()  # the resource group's folder, when its last workspace goes
         return completed(None)
 
-    def _load(self, name: str) -> Workspace:
-        path = self._scope.workspace_dir(name) / "workspace.yaml"
+    def _load(self, name: str, resource_group: str) -> Workspace:
+        path = self._scope.workspace_dir(name, resource_group) / "workspace.yaml"
         if not path.is_file():
             raise not_found(
                 "Workspace",
                 name,
-                "the local backend",
+                f"resource group '{resource_group}' of the local backend",
                 "Create it first: run notebooks/05_create_workspaces.ipynb.",
             )
         record = read_record(path)
         workspace = load_workspace(io.StringIO(yaml.safe_dump(record["entity"])))
         workspace.resource_group = record["resource_group"]
-        workspace._id = LocalScope(
-            self._scope.home, self._scope.subscription_id, record["resource_group"], name
-        ).arm_id("workspaces", name)
+        workspace._id = (
+            f"/subscriptions/{self._scope.subscription_id}/resourceGroups/{resource_group}"
+            f"/providers/Microsoft.MachineLearningServices/workspaces/{name}"
+        )
         return workspace
