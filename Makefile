@@ -3,21 +3,26 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 
 export MLFLOW_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup book notebooks html test lint refresh benchmark clean
 
-## setup: the virtual environment (Python packages) and node_modules (Azurite), when missing or stale
+## setup: the virtual environment, when missing or older than requirements.txt
 setup: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml package.json package-lock.json
+$(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
-	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
+
+## node_modules: Azurite (the Azure Storage emulator), which only the tests use
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
 
 ## book: execute every notebook in order on the local backend, then build the HTML book
 book: notebooks html
@@ -30,7 +35,7 @@ html: setup
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
 ## test: lint, unit and notebook tests, nbval against the committed outputs, the book build
-test: setup lint
+test: setup $(NODE_STAMP) lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests
 	$(BIN)/python -m pytest -p no:xdist --nbval --nbval-current-env \
 		--sanitize-with tests/nbval_sanitize.cfg notebooks

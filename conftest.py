@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+
+_STORE: str | None = None
 
 
 def pytest_configure(config) -> None:
+    global _STORE
     if getattr(config.option, "nbval", False):
         # The kernels nbval starts inherit this environment: a store of their own, the local backend.
-        os.environ["ACCELERATOR_HOME"] = tempfile.mkdtemp(prefix="accelerator-nbval-")
+        _STORE = tempfile.mkdtemp(prefix="accelerator-nbval-")
+        os.environ["ACCELERATOR_HOME"] = _STORE
         os.environ["ACCELERATOR_BACKEND"] = "local"
+
+
+def pytest_unconfigure(config) -> None:
+    if _STORE:
+        shutil.rmtree(_STORE, ignore_errors=True)

@@ -33,6 +33,18 @@ def check_environment(environment: str) -> str:
     return environment
 
 
+def check_environments(environments: str | list[str] | tuple[str, ...]) -> list[str]:
+    """A notebook's ``environments`` parameter as a list: each valid, none twice, dev/test/prod order."""
+    chosen = [environments] if isinstance(environments, str) else list(environments)
+    if not chosen:
+        raise ValueError(f"Name at least one environment of: {', '.join(ENVIRONMENTS)}.")
+    for environment in chosen:
+        check_environment(environment)
+    if len(set(chosen)) != len(chosen):
+        raise ValueError(f"An environment is named twice in {chosen}.")
+    return sorted(chosen, key=ENVIRONMENTS.index)
+
+
 def workspace_name(environment: str, project: str | None = None) -> str:
     """``mlw-<project>-<env>``, e.g. ``mlw-taxi-dev``."""
     return f"mlw-{project_name(project)}-{check_environment(environment)}"

@@ -44,14 +44,36 @@ def notebooks_in_order() -> list[Path]:
     return found
 
 
-def strip_run_metadata(path: Path) -> None:
-    """Drop papermill's per-run metadata (timestamps, durations) from a notebook."""
+def normalise(path: Path) -> None:
+    """Make an executed notebook the same on every run.
+
+    Papermill's per-run metadata (timestamps, durations) goes, and consecutive prints to the same
+    stream become one output: how the kernel splits them depends on timing.
+    """
     notebook = nbformat.read(path, as_version=4)
     notebook.metadata.pop("papermill", None)
     for cell in notebook.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = merge_streams(cell.outputs)
     nbformat.write(notebook, path)
+
+
+def merge_streams(outputs: list) -> list:
+    merged: list = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (
+            output.get("output_type") == "stream"
+            and previous is not None
+            and previous.get("output_type") == "stream"
+            and previous.get("name") == output.get("name")
+        ):
+            previous["text"] += output["text"]
+        else:
+            merged.append(output)
+    return merged
 
 
 def execute(path: Path, output: Path, parameters: dict | None = None) -> float:
@@ -66,7 +88,7 @@ def execute(path: Path, output: Path, parameters: dict | None = None) -> float:
         progress_bar=False,
         request_save_on_cell_execute=False,
     )
-    strip_run_metadata(output)
+    normalise(output)
     return time.perf_counter() - started
 
 

@@ -28,3 +28,17 @@ def text_of(notebook: nbformat.NotebookNode) -> str:
                 parts.append(output["text"])
             parts.append(output.get("data", {}).get("text/plain", ""))
     return "\n".join(parts)
+
+
+def outputs_of(notebook: nbformat.NotebookNode) -> list[list[dict]]:
+    """Each code cell's outputs, without execution counts and pictures (compared as text)."""
+    cells = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        outputs = []
+        for output in cell.outputs:
+            data = {k: v for k, v in output.get("data", {}).items() if not k.startswith("image/")}
+            outputs.append({"type": output.output_type, "text": output.get("text"), "data": data})
+        cells.append(outputs)
+    return cells

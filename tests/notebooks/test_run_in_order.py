@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import ORDER, run, text_of
+from helpers import ORDER, outputs_of, run, text_of
 
 from tools.notebooks import notebooks_in_order
 
@@ -20,8 +20,11 @@ def test_notebooks_run_in_order_then_again(fresh_store, tmp_path):
     assert "2026-01: landed 20,000 trips -> taxi-trips:1" in landing
     assert "2026-02: landed 20,000 trips -> taxi-trips:2" in landing
 
-    # Run twice in a row: nothing fails, and nothing is registered twice.
+    # Run twice in a row: nothing fails, nothing is registered twice, and every output is the
+    # same (what nbval and `make book` rely on).
     again = {name: run(name, tmp_path / "second") for name in ORDER}
+    for name in ORDER:
+        assert outputs_of(again[name]) == outputs_of(first[name]), name
     assert "All 18 checks passed in 3 workspaces." in text_of(again["06_connect_and_validate"])
     assert "2026-02: landed 20,000 trips -> taxi-trips:2" in text_of(again["07_land_and_version_data"])
     versions = sorted(

@@ -390,3 +390,16 @@ def test_azure_backend_chosen_from_config_file(home: Path) -> None:
     client = connect("test", credential=_ValidCredential())
     assert isinstance(client, MLClient)
     assert (client.workspace_name, client.resource_group_name) == ("mlw-taxi-test", "rg-taxi-test")
+
+
+def test_environments_parameter_is_checked() -> None:
+    from accelerator.naming import check_environments
+
+    assert check_environments("prod") == ["prod"]
+    assert check_environments(["prod", "dev"]) == ["dev", "prod"]
+    with pytest.raises(ValueError, match="Unknown environment 'staging'"):
+        check_environments(["dev", "staging"])
+    with pytest.raises(ValueError, match="named twice"):
+        check_environments(["dev", "dev"])
+    with pytest.raises(ValueError, match="at least one"):
+        check_environments([])
