@@ -10,7 +10,7 @@ from helpers import ORDER
 
 from tools.notebooks import NOTEBOOKS
 
-PRIVATE = re.compile(r"(/root/|/home/\w+|/tmp/|AccountKey=|0x[0-9a-f]{8,})")
+PRIVATE = re.compile(r"(/root/|/home/\w+|/tmp/|/work/|/Users/|[A-Z]:\\\\|/opt/|AccountKey=|0x[0-9a-f]{8,})")
 
 
 @pytest.fixture(params=ORDER)
