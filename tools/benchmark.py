@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from accelerator.data import generate_trips, validate_trips
-from tools.notebooks import execute, notebooks_in_order
+from tools.notebooks import run_book
 
 
 def best_of(repeat: int, action) -> float:
@@ -45,12 +45,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.skip_notebooks:
         with tempfile.TemporaryDirectory(prefix="accelerator-benchmark-") as folder:
-            os.environ["ACCELERATOR_HOME"] = str(Path(folder) / "store")
-            os.environ["ACCELERATOR_BACKEND"] = "local"
             total = 0.0
             print("\nnotebook                                   seconds")
-            for path in notebooks_in_order():
-                seconds = execute(path, Path(folder) / path.name)
+            for path, seconds in run_book(Path(folder) / "store", Path(folder) / "executed"):
                 total += seconds
                 print(f"{path.stem:<40} {seconds:>8.1f}")
             print(f"{'whole book':<40} {total:>8.1f}")

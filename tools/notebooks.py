@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -92,6 +93,21 @@ def execute(path: Path, output: Path, parameters: dict | None = None) -> float:
     return time.perf_counter() - started
 
 
+def run_book(store: Path, output: Path | None = None) -> Iterator[tuple[Path, float]]:
+    """Execute every notebook in order on a fresh local ``store``: in place, or into ``output``.
+
+    Yields each notebook and the seconds it took, as it finishes.
+    """
+    # A fresh store, so the outputs are those of a first run; the user's own .accelerator/ is untouched.
+    shutil.rmtree(store, ignore_errors=True)
+    os.environ["ACCELERATOR_HOME"] = str(store.resolve())
+    os.environ["ACCELERATOR_BACKEND"] = "local"
+    if output:
+        output.mkdir(parents=True, exist_ok=True)
+    for path in notebooks_in_order():
+        yield path, execute(path, (output / path.name) if output else path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -101,18 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         "--store", type=Path, default=ROOT / "_build" / "store", help="the local store to use (emptied first)"
     )
     args = parser.parse_args(argv)
-
-    # A fresh store, so the outputs are those of a first run; the user's own .accelerator/ is untouched.
-    shutil.rmtree(args.store, ignore_errors=True)
-    os.environ["ACCELERATOR_HOME"] = str(args.store.resolve())
-    os.environ["ACCELERATOR_BACKEND"] = "local"
-
     total = 0.0
-    for path in notebooks_in_order():
-        target = (args.output / path.name) if args.output else path
-        if args.output:
-            args.output.mkdir(parents=True, exist_ok=True)
-        seconds = execute(path, target)
+    for path, seconds in run_book(args.store, args.output):
         total += seconds
         print(f"{path.relative_to(ROOT)}: {seconds:.1f} s", flush=True)
     print(f"all notebooks: {total:.1f} s")

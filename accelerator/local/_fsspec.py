@@ -17,8 +17,7 @@ import fsspec
 from fsspec import AbstractFileSystem
 
 from accelerator.local._exceptions import LocalBackendUnsupportedError
-from accelerator.local._storage import filesystem, parse_datastore_uri
-from accelerator.local._store import read_record
+from accelerator.local._storage import datastore_filesystem, parse_datastore_uri
 
 _PREFIX = "azureml://"
 
@@ -58,12 +57,12 @@ class LocalAzureMLFileSystem(AbstractFileSystem):
         if self.home is None:
             raise RuntimeError("Create a client with accelerator.connect() before reading azureml:// paths.")
         workspace_dir = self.home / "workspaces" / str(uri.resource_group) / uri.workspace
-        record = workspace_dir / "datastores" / f"{uri.datastore}.yaml"
-        if not record.is_file():
+        found = datastore_filesystem(workspace_dir, uri.datastore)
+        if found is None:
             raise FileNotFoundError(
                 f"Datastore '{uri.datastore}' does not exist in workspace '{uri.workspace}'."
             )
-        fs, root = filesystem(workspace_dir, read_record(record)["backing"])
+        fs, root = found
         virtual_root = stripped[: len(stripped) - len(uri.path)].rstrip("/")
         real = f"{root}/{uri.path}".rstrip("/")
         return fs, real, root.rstrip("/"), virtual_root

@@ -52,10 +52,17 @@ class LocalScope:
             )
         return folder
 
-    def arm_id(self, *parts: str) -> str:
+    def arm_id(self, *parts: str, resource_group: str | None = None) -> str:
         """An Azure Resource Manager id shaped like the ones Azure ML returns."""
         base = (
-            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group_name}"
-            "/providers/Microsoft.MachineLearningServices"
+            f"/subscriptions/{self.subscription_id}/resourceGroups/"
+            f"{resource_group or self.resource_group_name}/providers/Microsoft.MachineLearningServices"
         )
         return "/".join([base, *parts])
+
+    def datastore_uri(self, datastore: str, path: str) -> str:
+        """The long ``azureml://`` form Azure ML returns for a path in this workspace's datastore."""
+        return (
+            f"azureml://subscriptions/{self.subscription_id}/resourcegroups/{self.resource_group_name}"
+            f"/workspaces/{self.workspace_name}/datastores/{datastore}/paths/{path}"
+        )

@@ -16,6 +16,7 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from accelerator.local._exceptions import validation_error
+from accelerator.local._store import read_record
 
 # Azurite, or any blob service, is used when this variable holds its connection string.
 BLOB_CONNECTION_STRING_VARIABLE = "ACCELERATOR_BLOB_CONNECTION_STRING"
@@ -49,6 +50,14 @@ def folder_backing(name: str) -> dict[str, Any]:
 
 def blob_backing(container: str) -> dict[str, Any]:
     return {"kind": "blob", "container": container}
+
+
+def datastore_filesystem(workspace_dir: Path, name: str) -> tuple[fsspec.AbstractFileSystem, str] | None:
+    """The filesystem and root of datastore ``name`` in a workspace folder; None if it has none."""
+    record = workspace_dir / "datastores" / f"{name}.yaml"
+    if not record.is_file():
+        return None
+    return filesystem(workspace_dir, read_record(record)["backing"])
 
 
 def filesystem(workspace_dir: Path, backing: dict[str, Any]) -> tuple[fsspec.AbstractFileSystem, str]:

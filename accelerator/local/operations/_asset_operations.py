@@ -28,8 +28,7 @@ class VersionedAssetOperations(LocalOperations):
         return VersionedRecords(self._scope.require_workspace() / self._folder)
 
     def _resolve_version(self, name: str, version: str | None) -> str:
-        """Check name and version; Azure ML auto-increments a missing version."""
-        check_name("asset", name, self._target)
+        """Check the version; Azure ML auto-increments a missing one. Call with the name's lock held."""
         if version is None:
             return self._records.next_version(name)
         return check_name("version", str(version), self._target)

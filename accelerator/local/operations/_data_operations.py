@@ -20,7 +20,7 @@ from azure.ai.ml.entities import Data
 from azure.ai.ml.exceptions import AssetPathException, ErrorCategory, ErrorTarget, ValidationErrorType
 from fsspec.implementations.local import LocalFileSystem
 
-from accelerator._hashing import fingerprint, list_files
+from accelerator._hashing import chunks, fingerprint, list_files, walk_files
 from accelerator.local._exceptions import LocalBackendUnsupportedError, validation_error
 from accelerator.local._storage import parse_datastore_uri
 from accelerator.local._store import plain
@@ -97,7 +97,7 @@ class DataOperations(VersionedAssetOperations):
                     f"The path names workspace '{uri.workspace}'.",
                 )
             fs, root = self._datastores()._filesystem(uri.datastore)
-            return fs, f"{root}/{uri.path}".rstrip("/"), self._datastore_uri(uri.datastore, uri.path)
+            return fs, f"{root}/{uri.path}".rstrip("/"), self._scope.datastore_uri(uri.datastore, uri.path)
         if "://" in text and not text.startswith("file://"):
             raise LocalBackendUnsupportedError(
                 f"data paths of the form '{text.split('://')[0]}://'",
@@ -107,14 +107,6 @@ class DataOperations(VersionedAssetOperations):
         if not local.is_absolute():
             local = Path(data.base_path or ".") / local
         return LocalFileSystem(), local.resolve().as_posix(), None
-
-    def _datastore_uri(self, datastore: str, path: str) -> str:
-        """The long ``azureml://`` form Azure ML returns for a path in a datastore."""
-        return (
-            f"azureml://subscriptions/{self._scope.subscription_id}/resourcegroups/"
-            f"{self._scope.resource_group_name}/workspaces/{self._scope.workspace_name}/datastores/"
-            f"{datastore}/paths/{path}"
-        )
 
     def _upload(self, fs: fsspec.AbstractFileSystem, path: str, content: str) -> str:
         """Copy the files under LocalUpload/<content hash>/ in the default datastore, once."""
@@ -133,7 +125,7 @@ class DataOperations(VersionedAssetOperations):
                 target_fs.rm(staging, recursive=True)
             else:
                 target_fs.mv(staging, f"{root}/{folder}", recursive=True)
-        return self._datastore_uri(DEFAULT_DATASTORE, relative)
+        return self._scope.datastore_uri(DEFAULT_DATASTORE, relative)
 
 
 def _check_shape(fs: fsspec.AbstractFileSystem, path: str, kind: str, source: str) -> None:
@@ -172,12 +164,10 @@ def _check_shape(fs: fsspec.AbstractFileSystem, path: str, kind: str, source: st
 def _copy_across(
     source_fs: fsspec.AbstractFileSystem, source: str, target_fs: fsspec.AbstractFileSystem, target: str
 ) -> None:
-    base = source.rstrip("/")
     single = source_fs.isfile(source)
-    for file in list_files(source_fs, source):
-        relative = file[len(base) :].lstrip("/")
+    for file, relative in walk_files(source_fs, source):
         destination = target if single else f"{target}/{relative}"
         target_fs.makedirs(target_fs._parent(destination), exist_ok=True)
         with source_fs.open(file, "rb") as reader, target_fs.open(destination, "wb") as writer:
-            for chunk in iter(lambda: reader.read(1 << 20), b""):
+            for chunk in chunks(reader):
                 writer.write(chunk)

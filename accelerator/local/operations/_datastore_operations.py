@@ -25,6 +25,7 @@ from accelerator.local._paging import paged
 from accelerator.local._storage import (
     BLOB_CONNECTION_STRING_VARIABLE,
     blob_backing,
+    datastore_filesystem,
     filesystem,
     folder_backing,
 )
@@ -117,7 +118,7 @@ class DatastoreOperations(LocalOperations):
 
     def _filesystem(self, name: str):
         """(fsspec filesystem, root path) of a datastore's files; used by the data operations."""
-        path = self._path(name)
-        if not path.is_file():
+        found = datastore_filesystem(self._scope.require_workspace(), name)
+        if found is None:
             raise not_found("Datastore", name, f"workspace '{self._scope.workspace_name}'")
-        return filesystem(self._scope.require_workspace(), read_record(path)["backing"])
+        return found

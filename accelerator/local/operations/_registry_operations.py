@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 from collections.abc import Iterable
 from typing import Any
@@ -57,8 +56,7 @@ class RegistryOperations(LocalOperations):
             )
         record = read_record(path)
         registry = load_registry(io.StringIO(yaml.safe_dump(record["entity"])))
-        scope = dataclasses.replace(self._scope, resource_group_name=record["resource_group"])
-        registry._id = scope.arm_id("registries", name)
+        registry._id = self._scope.arm_id("registries", name, resource_group=record["resource_group"])
         return registry
 
     def list(self, *, scope: str = "resource_group") -> Iterable[Registry]:

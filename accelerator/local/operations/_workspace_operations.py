@@ -117,8 +117,5 @@ class WorkspaceOperations(LocalOperations):
         record = read_record(path)
         workspace = load_workspace(io.StringIO(yaml.safe_dump(record["entity"])))
         workspace.resource_group = record["resource_group"]
-        workspace._id = (
-            f"/subscriptions/{self._scope.subscription_id}/resourceGroups/{resource_group}"
-            f"/providers/Microsoft.MachineLearningServices/workspaces/{name}"
-        )
+        workspace._id = self._scope.arm_id("workspaces", name, resource_group=resource_group)
         return workspace
