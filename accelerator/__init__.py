@@ -1,15 +1,29 @@
-"""The Azure MLOps Accelerator as an executable book: the package the notebooks import."""
+"""The Azure MLOps Accelerator as an executable book: the package the notebooks import.
 
-from accelerator._connect import AzureLoginError, connect, find_azure_settings, resolve_backend
-from accelerator.data import DRIFT_SCENARIOS, DataValidationError, generate_trips, validate_trips
+Names are imported on first use: the local backend's job runner imports parts of this package in
+every job, and should not pay for the Azure ML SDK and pandas when it does not need them.
+"""
 
-__all__ = [
-    "DRIFT_SCENARIOS",
-    "AzureLoginError",
-    "DataValidationError",
-    "connect",
-    "find_azure_settings",
-    "generate_trips",
-    "resolve_backend",
-    "validate_trips",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "AzureLoginError": "accelerator._connect",
+    "connect": "accelerator._connect",
+    "find_azure_settings": "accelerator._connect",
+    "resolve_backend": "accelerator._connect",
+    "DRIFT_SCENARIOS": "accelerator.data",
+    "DataValidationError": "accelerator.data",
+    "generate_trips": "accelerator.data",
+    "validate_trips": "accelerator.data",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'accelerator' has no attribute '{name}'")

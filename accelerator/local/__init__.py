@@ -1,6 +1,23 @@
-"""The embedded local backend: Azure ML's client interface, run on this machine."""
+"""The embedded local backend: Azure ML's client interface, run on this machine.
 
-from accelerator.local._exceptions import LocalBackendUnsupportedError
-from accelerator.local._ml_client import LocalMLClient, default_home
+Names are imported on first use, so the job runner (``_execution``) starts without the SDK.
+"""
 
-__all__ = ["LocalBackendUnsupportedError", "LocalMLClient", "default_home"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "LocalBackendUnsupportedError": "accelerator.local._exceptions",
+    "LocalMLClient": "accelerator.local._ml_client",
+    "default_home": "accelerator.local._ml_client",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'accelerator.local' has no attribute '{name}'")

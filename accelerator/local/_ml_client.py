@@ -7,16 +7,30 @@ from pathlib import Path
 from typing import Any
 
 from azure.ai.ml import MLClient
-from azure.ai.ml.entities import AmlCompute, Data, Datastore, Environment, Registry, Workspace
+from azure.ai.ml.entities import (
+    AmlCompute,
+    Component,
+    Data,
+    Datastore,
+    Environment,
+    Job,
+    Model,
+    Registry,
+    Workspace,
+)
+from azure.ai.ml.entities._builders import BaseNode
 
 from accelerator.local._exceptions import LocalBackendUnsupportedError
 from accelerator.local._fsspec import register as register_fsspec
 from accelerator.local._scope import LOCAL_SUBSCRIPTION_ID, LocalScope
 from accelerator.local.operations import (
+    ComponentOperations,
     ComputeOperations,
     DataOperations,
     DatastoreOperations,
     EnvironmentOperations,
+    JobOperations,
+    ModelOperations,
     RegistryOperations,
     WorkspaceOperations,
 )
@@ -25,9 +39,6 @@ HOME_VARIABLE = "ACCELERATOR_HOME"
 
 # MLClient operation groups that later chapters bring to the local backend.
 _NOT_YET = (
-    "jobs",
-    "models",
-    "components",
     "online_endpoints",
     "online_deployments",
     "batch_endpoints",
@@ -94,6 +105,9 @@ class LocalMLClient:
         self.environments = EnvironmentOperations(self._scope)
         self.datastores = DatastoreOperations(self._scope)
         self.data = DataOperations(self._scope)
+        self.models = ModelOperations(self._scope, self)
+        self.components = ComponentOperations(self._scope, self)
+        self.jobs = JobOperations(self._scope, self)
         for group in _NOT_YET:
             setattr(self, group, _NotYetSupported(group))
 
@@ -122,6 +136,12 @@ class LocalMLClient:
             return self.data.create_or_update(entity)
         if isinstance(entity, Datastore):
             return self.datastores.create_or_update(entity)
+        if isinstance(entity, (Job, BaseNode)):
+            return self.jobs.create_or_update(entity)
+        if isinstance(entity, Model):
+            return self.models.create_or_update(entity)
+        if isinstance(entity, Component):
+            return self.components.create_or_update(entity)
         raise LocalBackendUnsupportedError(f"create_or_update for {type(entity).__name__}")
 
     def begin_create_or_update(self, entity: Any) -> Any:

@@ -15,7 +15,6 @@ from typing import Any
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from accelerator.local._exceptions import validation_error
 from accelerator.local._store import read_record
 
 # Azurite, or any blob service, is used when this variable holds its connection string.
@@ -69,6 +68,8 @@ def filesystem(workspace_dir: Path, backing: dict[str, Any]) -> tuple[fsspec.Abs
     if backing["kind"] == "blob":
         connection_string = os.environ.get(BLOB_CONNECTION_STRING_VARIABLE)
         if not connection_string:
+            from accelerator.local._exceptions import validation_error
+
             raise validation_error(
                 f"This datastore is backed by blob storage, but {BLOB_CONNECTION_STRING_VARIABLE} is "
                 "not set. Start Azurite and set the variable to its connection string."

@@ -1,17 +1,23 @@
 """Local operation groups, one module per ``MLClient`` attribute, named as in ``azure.ai.ml.operations``."""
 
+from accelerator.local.operations._component_operations import ComponentOperations
 from accelerator.local.operations._compute_operations import ComputeOperations
 from accelerator.local.operations._data_operations import DataOperations
 from accelerator.local.operations._datastore_operations import DatastoreOperations
 from accelerator.local.operations._environment_operations import EnvironmentOperations
+from accelerator.local.operations._job_operations import JobOperations
+from accelerator.local.operations._model_operations import ModelOperations
 from accelerator.local.operations._registry_operations import RegistryOperations
 from accelerator.local.operations._workspace_operations import WorkspaceOperations
 
 __all__ = [
+    "ComponentOperations",
     "ComputeOperations",
     "DataOperations",
     "DatastoreOperations",
     "EnvironmentOperations",
+    "JobOperations",
+    "ModelOperations",
     "RegistryOperations",
     "WorkspaceOperations",
 ]

@@ -14,6 +14,7 @@ from azure.ai.ml.exceptions import ErrorTarget
 from azure.core.polling import LROPoller
 
 from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found
+from accelerator.local._mlflow import tracking_uri
 from accelerator.local._paging import paged
 from accelerator.local._poller import completed
 from accelerator.local._scope import LOCAL_LOCATION
@@ -118,4 +119,7 @@ class WorkspaceOperations(LocalOperations):
         workspace = load_workspace(io.StringIO(yaml.safe_dump(record["entity"])))
         workspace.resource_group = record["resource_group"]
         workspace._id = self._scope.arm_id("workspaces", name, resource_group=resource_group)
+        # As on Azure, where mlflow.set_tracking_uri(workspace.mlflow_tracking_uri) points MLflow at
+        # the workspace: here, its SQLite store.
+        workspace._mlflow_tracking_uri = tracking_uri(self._scope.workspace_dir(name, resource_group))
         return workspace

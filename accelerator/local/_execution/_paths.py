@@ -1,0 +1,89 @@
+"""Where a job's inputs are read from and its outputs written to, on this machine.
+
+Inputs and outputs live in datastores. A folder datastore's files are used in place (as a mount);
+a blob datastore's (Azurite) are downloaded before the job and its outputs uploaded after it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fsspec.implementations.local import LocalFileSystem
+
+from accelerator.local._execution._records import JobRecords
+from accelerator.local._storage import datastore_filesystem, parse_datastore_uri
+
+FILE_TYPES = ("uri_file",)
+
+
+def _datastore_path(workspace_dir: Path, uri: str) -> tuple[Any, str]:
+    parsed = parse_datastore_uri(uri)
+    if parsed is None:
+        raise ValueError(f"'{uri}' is not a datastore path.")
+    found = datastore_filesystem(workspace_dir, parsed.datastore)
+    if found is None:
+        raise ValueError(f"Datastore '{parsed.datastore}' of '{uri}' does not exist in this workspace.")
+    fs, root = found
+    return fs, f"{root}/{parsed.path}".rstrip("/")
+
+
+def materialise_input(
+    workspace_dir: Path, records: JobRecords, spec: dict[str, Any] | None, job_folder: Path, name: str
+) -> str | None:
+    """The local path (or literal value) the command sees for one input."""
+    if spec is None:
+        return None
+    if "value" in spec:
+        return None if spec["value"] is None else str(spec["value"])
+    if "local" in spec:
+        return spec["local"]
+    uri = spec.get("uri")
+    if "job_output" in spec:
+        producer, output = spec["job_output"]
+        uri = records.get(producer)["outputs"][output]["uri"]
+    fs, path = _datastore_path(workspace_dir, uri)
+    if not fs.exists(path):
+        raise FileNotFoundError(f"Input '{name}' points to '{uri}', which does not exist.")
+    if isinstance(fs, LocalFileSystem):
+        return path
+    target = job_folder / "inputs" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fs.get(path, str(target), recursive=fs.isdir(path))
+    return str(target)
+
+
+def output_target(workspace_dir: Path, spec: dict[str, Any], job_folder: Path, name: str) -> str:
+    """The local path an output is written to: in place in a folder datastore, else a staging folder."""
+    fs, path = _datastore_path(workspace_dir, spec["uri"])
+    if not isinstance(fs, LocalFileSystem):
+        path = str(job_folder / "outputs" / name)
+    local = Path(path)
+    if spec["type"] in FILE_TYPES:
+        local.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        local.mkdir(parents=True, exist_ok=True)
+    return str(local)
+
+
+def publish_output(workspace_dir: Path, spec: dict[str, Any], local: str) -> None:
+    """Upload a staged output to its blob datastore; a folder datastore's output is already there."""
+    fs, path = _datastore_path(workspace_dir, spec["uri"])
+    if isinstance(fs, LocalFileSystem):
+        return
+    if Path(local).exists():
+        fs.put(local, path, recursive=Path(local).is_dir())
+
+
+def local_output(workspace_dir: Path, spec: dict[str, Any]) -> tuple[Any, str]:
+    """The filesystem and path of a finished job's output, for downloads and model registration."""
+    return _datastore_path(workspace_dir, spec["uri"])
+
+
+def default_output_uri(prefix: str, job: str, output: str) -> str:
+    """Azure ML's default output location, ``<default datastore>/azureml/<job>/<output>``.
+
+    ``prefix`` is the ``azureml://`` URI of ``azureml/`` in the default datastore, kept in the record
+    of the job that submits children.
+    """
+    return f"{prefix.rstrip('/')}/{job}/{output}"

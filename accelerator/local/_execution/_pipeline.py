@@ -1,0 +1,181 @@
+"""Run a pipeline job: its steps in dependency order, each as a child command job.
+
+A step whose component, environment and inputs are unchanged since a completed run is reused (its
+outputs are those of the earlier run), as Azure ML does, unless the pipeline sets ``force_rerun``
+or the component is not deterministic. A failed step stops the steps that depend on it; with
+``continue_on_step_failure`` the others still run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from accelerator.local._execution._paths import default_output_uri
+from accelerator.local._execution._records import child_record
+from accelerator.local._store import read_record, write_record
+
+if TYPE_CHECKING:
+    from accelerator.local._execution._runner import Runner
+
+
+def run(runner: Runner, name: str) -> str:
+    from accelerator.local._execution._runner import cancelled
+
+    records = runner.records
+    record = runner.start(name)
+    settings = record.get("settings") or {}
+    children: dict[str, str] = {}
+    failed: list[str] = []
+    skipped: list[str] = []
+    for step in record["order"]:
+        node = record["nodes"][step]
+        if cancelled():
+            break
+        upstream = [dep for dep in node["after"] if dep in failed or dep in skipped]
+        if upstream:
+            skipped.append(step)
+            records.append_log(name, f"[{step}] not started: step {upstream[0]} did not complete.")
+            continue
+        child = f"{name}_{step}"  # unique, as the pipeline's name is
+        inputs = {
+            key: (
+                {"job_output": [children[spec["node_output"][0]], spec["node_output"][1]]}
+                if spec and "node_output" in spec
+                else spec
+            )
+            for key, spec in node["inputs"].items()
+        }
+        outputs = {
+            key: {
+                "type": spec["type"],
+                "uri": spec.get("uri") or default_output_uri(record["output_prefix"], child, key),
+            }
+            for key, spec in node["outputs"].items()
+        }
+        key = _reuse_key(records, node, inputs)
+        records.create(
+            child_record(
+                record,
+                child,
+                step=step,
+                display_name=node.get("display_name") or step,
+                command=node["command"],
+                code=node["code"],
+                environment=node["environment"],
+                inputs=inputs,
+                outputs=outputs,
+                environment_variables=node.get("environment_variables"),
+                timeout=node.get("timeout"),
+                properties={"azureml.nodeid": step},
+            )
+        )
+        children[step] = child
+        records.update(name, children=dict(children))
+        earlier = (
+            None if settings.get("force_rerun") or not node["is_deterministic"] else _reusable(runner, key)
+        )
+        if earlier is not None:
+            _reuse(runner, child, earlier, record)
+            records.append_log(name, f"[{step}] {child}: Completed (reused the outputs of {earlier})")
+            continue
+        records.append_log(name, f"[{step}] {child}: Running")
+        status = runner.run_command(child, parent_run=record["mlflow_run_id"])
+        records.append_log(name, f"[{step}] {child}: {status}")
+        if status == "Completed":
+            _remember(runner, key, child)
+            continue
+        failed.append(step)  # a step cancelled on its own fails the pipeline too
+        tail = records.tail(child, 20)
+        records.append_log(name, f"[{step}] log tail:\n{tail}")
+        if not settings.get("continue_on_step_failure"):
+            break
+
+    if cancelled():
+        runner.finish(name, "Canceled")
+        return "Canceled"
+    if failed:
+        runner.finish(
+            name,
+            "Failed",
+            f"Pipeline failed: step '{failed[0]}' ({children[failed[0]]}) failed. "
+            f"Its log is in job {children[failed[0]]}, user_logs/std_log.txt.",
+        )
+        return "Failed"
+    outputs = dict(record.get("outputs") or {})
+    for spec in outputs.values():
+        step, output = spec["from"]
+        spec["uri"] = records.get(children[step])["outputs"][output]["uri"]
+    records.update(name, outputs=outputs)
+    runner.finish(name, "Completed")
+    return "Completed"
+
+
+def _origin(records: Any, job: str) -> str:
+    """The job that really produced a (possibly reused) job's outputs."""
+    return records.get(job).get("reused_from") or job
+
+
+def _reuse_key(records: Any, node: dict[str, Any], inputs: dict[str, Any]) -> str:
+    identity: dict[str, Any] = {}
+    for key, spec in sorted(inputs.items()):
+        if spec and "job_output" in spec:
+            identity[key] = ["job", _origin(records, spec["job_output"][0]), spec["job_output"][1]]
+        else:
+            identity[key] = spec
+    payload = {
+        "component": node["component_fingerprint"],
+        "environment": node["environment"],
+        "inputs": identity,
+        "outputs": {k: v["type"] for k, v in sorted(node["outputs"].items())},
+        "environment_variables": node.get("environment_variables") or {},
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _index(runner: Runner, key: str) -> Any:
+    return runner.records.root / ".reuse" / f"{key}.yaml"
+
+
+def _reusable(runner: Runner, key: str) -> str | None:
+    path = _index(runner, key)
+    if not path.is_file():
+        return None
+    earlier = read_record(path)["job"]
+    if not runner.records.exists(earlier) or runner.records.get(earlier)["status"] != "Completed":
+        return None
+    return _origin(runner.records, earlier)
+
+
+def _remember(runner: Runner, key: str, job: str) -> None:
+    write_record(_index(runner, key), {"job": job})
+
+
+def _reuse(runner: Runner, child: str, earlier: str, parent: dict[str, Any]) -> None:
+    from accelerator.local._execution._records import now
+
+    original = runner.records.get(earlier)
+    properties = {
+        **(runner.records.get(child).get("properties") or {}),
+        "azureml.isreused": "true",
+        "azureml.reusedrunid": earlier,
+    }
+    record = runner.records.update(
+        child,
+        status="Completed",
+        started=now(),
+        ended=now(),
+        reused_from=earlier,
+        outputs=original["outputs"],
+        properties=properties,
+    )
+    rest = record["rest"]
+    rest["properties"]["properties"] = properties
+    rest["properties"]["outputs"] = {
+        k: {"jobOutputType": v["type"], "uri": v["uri"]} for k, v in original["outputs"].items()
+    }
+    runner.records.update(child, rest=rest, mlflow_run_id=original.get("mlflow_run_id"))
+    runner.records.append_log(
+        child, f"Reused the outputs of job {earlier}: its component and inputs are unchanged."
+    )

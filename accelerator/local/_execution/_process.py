@@ -1,0 +1,71 @@
+"""Start, watch and stop the runner's process tree.
+
+The runner starts in a new session, so it outlives the kernel that submitted the job and its whole
+tree (the job's shell and the script) can be stopped through its process group. A process is known
+by its pid and start time, so a recycled pid is never mistaken for the runner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+# Runners this process started: polled so they are reaped and never linger as zombies.
+_children: list[subprocess.Popen[bytes]] = []
+
+
+def spawn_runner(workspace_dir: Path, name: str, log: Path) -> tuple[int, float]:
+    """Start ``python -m accelerator.local._execution._runner`` for job ``name``; (pid, start time)."""
+    _reap()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "accelerator.local._execution._runner", str(workspace_dir), name],
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    _children.append(process)
+    return process.pid, psutil.Process(process.pid).create_time()
+
+
+def _reap() -> None:
+    _children[:] = [p for p in _children if p.poll() is None]
+
+
+def is_alive(pid: int | None, started: float | None) -> bool:
+    _reap()
+    if not pid:
+        return False
+    try:
+        process = psutil.Process(pid)
+        if started is not None and abs(process.create_time() - started) > 0.01:
+            return False
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def stop_group(pid: int, started: float | None, grace: float = 10.0) -> None:
+    """SIGTERM the runner's process group; SIGKILL what is left after ``grace`` seconds."""
+    if not is_alive(pid, started):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not is_alive(pid, started):
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    _reap()

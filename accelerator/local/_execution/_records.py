@@ -1,0 +1,160 @@
+"""Job records: ``<workspace>/jobs/<name>/job.yaml``, with the job's logs and working folder beside it.
+
+The runner and the client both update a record (status, times, children); each update is a
+read-modify-write under the job's file lock, written atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from accelerator.local._store import read_record, write_record
+
+IN_PROGRESS = ("NotStarted", "Queued", "Preparing", "Starting", "Running", "Finalizing", "CancelRequested")
+TERMINAL = ("Completed", "Failed", "Canceled")
+LOG_NAME = "user_logs/std_log.txt"
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat()
+
+
+class JobRecords:
+    def __init__(self, workspace_dir: Path) -> None:
+        self.workspace_dir = workspace_dir
+        self.root = workspace_dir / "jobs"
+
+    def folder(self, name: str) -> Path:
+        return self.root / name
+
+    def log(self, name: str) -> Path:
+        return self.folder(name) / LOG_NAME
+
+    def exists(self, name: str) -> bool:
+        return (self.folder(name) / "job.yaml").is_file()
+
+    def get(self, name: str) -> dict[str, Any]:
+        return read_record(self.folder(name) / "job.yaml")
+
+    def lock(self, name: str) -> FileLock:
+        folder = self.folder(name)
+        folder.mkdir(parents=True, exist_ok=True)
+        return FileLock(folder / ".lock", timeout=60)
+
+    def create(self, record: dict[str, Any]) -> dict[str, Any]:
+        name = record["name"]
+        with self.lock(name):
+            if self.exists(name):
+                raise FileExistsError(name)
+            record.setdefault("created", now())
+            write_record(self.folder(name) / "job.yaml", record)
+        self.log(name).parent.mkdir(parents=True, exist_ok=True)
+        self.log(name).touch()
+        return record
+
+    def update(self, name: str, **changes: Any) -> dict[str, Any]:
+        """Apply ``changes`` to the record. A job that has ended keeps its final status."""
+        with self.lock(name):
+            record = self.get(name)
+            if record["status"] in TERMINAL:
+                changes.pop("status", None)
+            record.update(changes)
+            write_record(self.folder(name) / "job.yaml", record)
+            return record
+
+    def all(self) -> Iterator[dict[str, Any]]:
+        """Every job, oldest first."""
+        if not self.root.is_dir():
+            return iter(())
+        found = [
+            self.get(p.name)
+            for p in self.root.iterdir()
+            if not p.name.startswith(".") and (p / "job.yaml").is_file()
+        ]
+        return iter(sorted(found, key=lambda r: r["created"]))
+
+    def append_log(self, name: str, text: str) -> None:
+        path = self.log(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text if text.endswith("\n") else text + "\n")
+
+    def tail(self, name: str, lines: int = 30) -> str:
+        path = self.log(name)
+        if not path.is_file():
+            return ""
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+def child_record(
+    parent: dict[str, Any],
+    name: str,
+    *,
+    step: str,
+    display_name: str,
+    command: str,
+    code: str | None,
+    environment: str | None,
+    inputs: dict[str, Any],
+    outputs: dict[str, Any],
+    environment_variables: dict[str, str] | None = None,
+    timeout: float | None = None,
+    properties: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The record of a pipeline step or a sweep trial: a command job whose parent is ``parent``."""
+    rest_inputs = {key: _rest_input(spec) for key, spec in inputs.items() if spec is not None}
+    rest_outputs = {key: {"jobOutputType": spec["type"], "uri": spec["uri"]} for key, spec in outputs.items()}
+    rest = {
+        "name": name,
+        "properties": {
+            "jobType": "Command",
+            "displayName": display_name,
+            "experimentName": parent["experiment_name"],
+            "command": command,
+            "codeId": code,
+            "environmentId": environment,
+            "computeId": parent.get("compute"),
+            "inputs": rest_inputs,
+            "outputs": rest_outputs,
+            "environmentVariables": environment_variables or {},
+            "properties": {"azureml.parentrunid": parent["name"], **(properties or {})},
+            "tags": {},
+        },
+    }
+    return {
+        "name": name,
+        "type": "command",
+        "parent": parent["name"],
+        "step": step,
+        "status": "Queued",
+        "display_name": display_name,
+        "experiment_name": parent["experiment_name"],
+        "tags": {},
+        "compute": parent.get("compute"),
+        "command": command,
+        "code": code,
+        "environment": environment,
+        "environment_variables": environment_variables or {},
+        "inputs": inputs,
+        "outputs": outputs,
+        "timeout": timeout,
+        "properties": {"azureml.parentrunid": parent["name"], **(properties or {})},
+        "rest": rest,
+    }
+
+
+def _rest_input(spec: dict[str, Any]) -> dict[str, Any]:
+    """A runner input spec in the REST shape the SDK reads a job's inputs from."""
+    if "value" in spec:
+        return {"jobInputType": "literal", "value": spec["value"]}
+    if "job_output" in spec:
+        producer, output = spec["job_output"]
+        return {"jobInputType": "uri_folder", "uri": f"azureml://jobs/{producer}/outputs/{output}"}
+    if "local" in spec:
+        return {"jobInputType": "custom_model", "uri": spec["local"]}
+    return {"jobInputType": spec.get("type") or "uri_folder", "uri": spec["uri"]}

@@ -1,0 +1,87 @@
+"""MLflow tracking and model registry of a local workspace: one SQLite database per workspace.
+
+As in Azure ML, where each workspace is an MLflow tracking server and registry, a job is an MLflow
+run (its run id is the job name) and ``ml_client.models`` and ``mlflow`` see the same registry.
+MLflow is imported only when a workspace's tracking is used: it is slow to import.
+"""
+
+from __future__ import annotations
+
+import types
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from filelock import FileLock
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+
+def mlflow_dir(workspace_dir: Path) -> Path:
+    return workspace_dir / "mlflow"
+
+
+def tracking_uri(workspace_dir: Path) -> str:
+    """The ``sqlite:///`` URI of the workspace's tracking store (and model registry)."""
+    return f"sqlite:///{(mlflow_dir(workspace_dir) / 'mlflow.db').as_posix()}"
+
+
+def artifact_root(workspace_dir: Path) -> str:
+    return (mlflow_dir(workspace_dir) / "artifacts").as_posix()
+
+
+def client(workspace_dir: Path) -> MlflowClient:
+    """An MLflow client on the workspace's store; the first call creates the database.
+
+    Creation is serialised with a file lock: two processes creating the schema at once collide.
+    """
+    from mlflow import MlflowClient
+
+    folder = mlflow_dir(workspace_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    uri = tracking_uri(workspace_dir)
+    with FileLock(folder / ".schema.lock", timeout=120):
+        tracking = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        tracking.search_experiments(max_results=1)  # creates and migrates the schema once
+    return tracking
+
+
+def experiment_id(tracking: MlflowClient, workspace_dir: Path, name: str) -> str:
+    """The id of experiment ``name``, created with its artifacts in the workspace if it is new."""
+    with FileLock(mlflow_dir(workspace_dir) / ".experiments.lock", timeout=60):
+        existing = tracking.get_experiment_by_name(name)
+        if existing is not None:
+            return existing.experiment_id
+        return tracking.create_experiment(name, artifact_location=f"{artifact_root(workspace_dir)}/{name}")
+
+
+def create_run(
+    tracking: MlflowClient, experiment: str, run_id: str, run_name: str, tags: dict[str, str]
+) -> str:
+    """Create the MLflow run of a job, with the job name as its run id, as Azure ML does.
+
+    MLflow offers no public way to choose a run id, so the store's id generator is swapped for the
+    one call. Should a future MLflow stop using it, the generated id is returned instead (the job
+    record keeps whichever id the run has).
+    """
+    from mlflow.store.tracking import sqlalchemy_store
+
+    original = sqlalchemy_store.uuid
+    sqlalchemy_store.uuid = types.SimpleNamespace(uuid4=lambda: types.SimpleNamespace(hex=run_id))  # type: ignore[assignment]
+    try:
+        run = tracking.create_run(experiment, run_name=run_name, tags=tags)
+    finally:
+        sqlalchemy_store.uuid = original
+    return run.info.run_id
+
+
+def end_run(tracking: MlflowClient, run_id: str, status: str) -> None:
+    """Close a job's run with the MLflow status matching the job's (FINISHED, FAILED, KILLED)."""
+    run = tracking.get_run(run_id)
+    if run.info.status in ("RUNNING", "SCHEDULED"):
+        tracking.set_terminated(run_id, status)
+
+
+def metric(tracking: MlflowClient, run_id: str, name: str) -> Any:
+    """The last value logged for ``name`` in a run, or None."""
+    return tracking.get_run(run_id).data.metrics.get(name)

@@ -1,0 +1,306 @@
+"""``ml_client.models`` on the local backend, backed by the workspace's MLflow model registry.
+
+As in Azure ML, ``ml_client.models`` and ``mlflow`` are two views of one registry: a version
+registered with ``mlflow.register_model`` inside a job is listed here, and one created here is
+loadable with ``mlflow.pyfunc.load_model("models:/<name>/<version>")``. Versions are numbered by
+the registry (1, 2, 3, ...). What Azure ML keeps beside MLflow (the model type, the original
+path, archiving) is kept in version tags under ``azureml.``, hidden from the model's own tags.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from azure.ai.ml import operations as sdk_operations
+from azure.ai.ml.constants import AssetTypes
+from azure.ai.ml.entities import Model
+from azure.ai.ml.exceptions import ErrorTarget, ValidationErrorType
+from filelock import FileLock
+from fsspec.implementations.local import LocalFileSystem
+
+from accelerator._hashing import fingerprint
+from accelerator.local import _mlflow
+from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
+from accelerator.local._execution._paths import local_output
+from accelerator.local._execution._records import JobRecords
+from accelerator.local._paging import paged
+from accelerator.local._storage import parse_datastore_uri
+from accelerator.local._validation import check_name
+from accelerator.local.operations._base import LocalOperations
+
+_TYPE_TAG = "azureml.model_type"
+_PATH_TAG = "azureml.path"
+_ARCHIVED_TAG = "azureml.archived"
+_JOB_OUTPUT = re.compile(r"^azureml://jobs/(?P<job>[^/]+)/outputs/(?P<output>[^/]+)(?:/paths/(?P<path>.*))?$")
+_TYPES = (AssetTypes.MLFLOW_MODEL, AssetTypes.CUSTOM_MODEL)
+
+
+class ModelOperations(LocalOperations):
+    _sdk_class = sdk_operations.ModelOperations
+    _group = "models"
+
+    def __init__(self, scope: Any, client: Any) -> None:
+        super().__init__(scope)
+        self._client = client
+
+    def _tracking(self) -> Any:
+        return _mlflow.client(self._scope.require_workspace())
+
+    # -- write -------------------------------------------------------------------------------------
+
+    def create_or_update(self, model: Model) -> Model:
+        if not isinstance(model, Model):
+            raise TypeError(f"model must be an azure.ai.ml.entities.Model, not {type(model)}")
+        kind = model.type or AssetTypes.CUSTOM_MODEL
+        if kind not in _TYPES:
+            raise LocalBackendUnsupportedError(f"models of type '{kind}'", f"Use one of {', '.join(_TYPES)}.")
+        if not model.path:
+            raise validation_error("(UserError) A model needs a path.", ErrorTarget.MODEL)
+        check_name("asset", model.name, ErrorTarget.MODEL)
+        source, run_id, shown = self._source(model)
+        if kind == AssetTypes.MLFLOW_MODEL and not (Path(source) / "MLmodel").is_file():
+            raise validation_error(
+                f"(UserError) No MLmodel file was found in '{model.path}'. An mlflow_model must point to the "
+                "folder an MLflow model was saved to (with mlflow.<flavor>.save_model or log_model).",
+                ErrorTarget.MODEL,
+                ValidationErrorType.FILE_OR_FOLDER_NOT_FOUND,
+            )
+        tracking = self._tracking()
+        tags = {str(k): str(v) for k, v in (model.tags or {}).items()}
+        tags.update({_TYPE_TAG: kind, _PATH_TAG: shown})
+        with FileLock(
+            _mlflow.mlflow_dir(self._scope.require_workspace()) / f".model-{model.name}.lock", timeout=60
+        ):
+            existing = self._versions(tracking, model.name)
+            if model.version is not None:
+                version = str(model.version)
+                current = next((v for v in existing if str(v.version) == version), None)
+                if current is not None:
+                    return self._update(tracking, current, model, tags, source)
+                expected = str(max((int(v.version) for v in existing), default=0) + 1)
+                if version != expected:
+                    raise validation_error(
+                        f"(UserError) Model {model.name} cannot get version '{version}': the local backend's "
+                        "registry is MLflow's, which numbers versions in order. "
+                        f"The next version is {expected}; leave version unset to get it.",
+                        ErrorTarget.MODEL,
+                    )
+            if not existing and not _registered(tracking, model.name):
+                tracking.create_registered_model(model.name)
+            created = tracking.create_model_version(
+                model.name, source=source, run_id=run_id, tags=tags, description=model.description
+            )
+        return self.get(model.name, str(created.version))
+
+    def _update(self, tracking: Any, current: Any, model: Model, tags: dict[str, str], source: str) -> Model:
+        """Re-registering an existing version may change its tags and description, not its files."""
+        same = current.source == source or (
+            "://" not in current.source and Path(current.source).resolve() == Path(source).resolve()
+        )
+        if not same:
+            raise validation_error(
+                f"(UserError) Model {model.name}:{current.version} already exists with another path, and a "
+                "version's files cannot change. Register a new version.",
+                ErrorTarget.MODEL,
+            )
+        for key, value in tags.items():
+            tracking.set_model_version_tag(model.name, current.version, key, value)
+        if model.description is not None:
+            tracking.update_model_version(model.name, current.version, description=model.description)
+        return self.get(model.name, str(current.version))
+
+    def _source(self, model: Model) -> tuple[str, str | None, str]:
+        """(local folder or file MLflow registers, run id, the path shown on the model)."""
+        path = str(model.path)
+        workspace_dir = self._scope.require_workspace()
+        job_output = _JOB_OUTPUT.match(path)
+        if job_output:
+            records = JobRecords(workspace_dir)
+            job = self._client.jobs.get(job_output["job"]).name
+            record = records.get(job)
+            if record["status"] != "Completed":
+                raise validation_error(
+                    f"(UserError) Job {job} is {record['status']}; "
+                    "register a model from a completed job's output.",
+                    ErrorTarget.MODEL,
+                )
+            spec = (record.get("outputs") or {}).get(job_output["output"])
+            if not spec or not spec.get("uri"):
+                raise validation_error(
+                    f"(UserError) Job {job} has no output '{job_output['output']}'.", ErrorTarget.MODEL
+                )
+            fs, local = local_output(workspace_dir, spec)
+            if job_output["path"]:
+                local = f"{local}/{job_output['path']}"
+            if not isinstance(fs, LocalFileSystem):
+                raise LocalBackendUnsupportedError("models registered from outputs in blob datastores")
+            if not fs.exists(local):
+                raise validation_error(
+                    f"(UserError) The output path '{path}' has no files.", ErrorTarget.MODEL
+                )
+            return local, record.get("mlflow_run_id"), path
+        if path.startswith("runs:/"):
+            run_id, _, artifact = path.removeprefix("runs:/").partition("/")
+            tracking = self._tracking()
+            run = tracking.get_run(run_id)
+            local = f"{run.info.artifact_uri.removeprefix('file://')}/{artifact}".rstrip("/")
+            if not Path(local).exists():
+                raise validation_error(
+                    f"(UserError) Run {run_id} has no artifact '{artifact}'.", ErrorTarget.MODEL
+                )
+            return local, run_id, path
+        datastore = parse_datastore_uri(path)
+        if datastore is not None:
+            fs, root = self._client.datastores._filesystem(datastore.datastore)
+            local = f"{root}/{datastore.path}".rstrip("/")
+            if not isinstance(fs, LocalFileSystem):
+                raise LocalBackendUnsupportedError("models registered from blob datastores")
+            if not fs.exists(local):
+                raise validation_error(f"(UserError) No such file or directory: '{path}'.", ErrorTarget.MODEL)
+            return local, None, self._scope.datastore_uri(datastore.datastore, datastore.path)
+        if "://" in path and not path.startswith("file://"):
+            raise LocalBackendUnsupportedError(
+                f"model paths of the form '{path.split('://')[0]}://'",
+                "Use a local path, a job output (azureml://jobs/<job>/outputs/<output>) "
+                "or runs:/<run id>/<path>.",
+            )
+        local_path = Path(path.removeprefix("file://"))
+        if not local_path.is_absolute():
+            local_path = Path(model.base_path or ".") / local_path
+        if not local_path.exists():
+            raise validation_error(f"(UserError) No such file or directory: '{path}'.", ErrorTarget.MODEL)
+        # Uploaded once per content into the default datastore, as the SDK uploads a local model.
+        fs = LocalFileSystem()
+        uploaded = self._client.data._upload(
+            fs, local_path.resolve().as_posix(), fingerprint(local_path.resolve().as_posix(), fs)
+        )
+        parsed = parse_datastore_uri(uploaded)
+        assert parsed is not None
+        store_fs, root = self._client.datastores._filesystem(parsed.datastore)
+        if not isinstance(store_fs, LocalFileSystem):
+            raise LocalBackendUnsupportedError("models uploaded to a blob default datastore")
+        return f"{root}/{parsed.path}", None, uploaded
+
+    # -- read --------------------------------------------------------------------------------------
+
+    def get(self, name: str, version: str | None = None, label: str | None = None) -> Model:
+        if version and label:
+            raise validation_error("Cannot specify both version and label.", ErrorTarget.MODEL)
+        if not version and not label:
+            raise validation_error(
+                "Must provide either version or label.", ErrorTarget.MODEL, ValidationErrorType.MISSING_FIELD
+            )
+        tracking = self._tracking()
+        versions = self._versions(tracking, name)
+        if label:
+            if label != "latest":
+                raise validation_error(
+                    f"Unrecognized label '{label}': the only supported label is 'latest'.", ErrorTarget.MODEL
+                )
+            active = [v for v in versions if v.tags.get(_ARCHIVED_TAG) != "true"] or versions
+            if not active:
+                raise not_found("Model", name, f"workspace '{self._scope.workspace_name}'")
+            return self._entity(active[-1])
+        found = next((v for v in versions if str(v.version) == str(version)), None)
+        if found is None:
+            raise not_found("Model", f"{name}:{version}", f"workspace '{self._scope.workspace_name}'")
+        return self._entity(found)
+
+    def list(self, name: str | None = None, stage: str | None = None, *, list_view_type: Any = None) -> Any:
+        """With a name, its versions (oldest first); without, the latest version of each model."""
+        view = str(list_view_type or "ActiveOnly").split(".")[-1].lower().replace("_", "")
+        tracking = self._tracking()
+
+        def shown(version: Any) -> bool:
+            archived = version.tags.get(_ARCHIVED_TAG) == "true"
+            return view == "all" or (archived if view == "archivedonly" else not archived)
+
+        if name:
+            return paged(self._entity(v) for v in self._versions(tracking, name) if shown(v))
+        latest = []
+        for registered in tracking.search_registered_models():
+            versions = [v for v in self._versions(tracking, registered.name) if shown(v)]
+            if versions:
+                latest.append(versions[-1])
+        return paged(self._entity(v) for v in latest)
+
+    def download(self, name: str, version: str, download_path: str | Path = ".") -> None:
+        """As the SDK: the model's files under ``<download_path>/<name>/``."""
+        self.get(name, version)
+        source = Path(self._local_path(name, version))
+        target = Path(download_path) / name
+        target.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target / source.name, dirs_exist_ok=True)
+        else:
+            shutil.copy2(source, target / source.name)
+
+    def archive(self, name: str, version: str | None = None, label: str | None = None, **kwargs: Any) -> None:
+        self._set_archived(name, version, label, True)
+
+    def restore(self, name: str, version: str | None = None, label: str | None = None, **kwargs: Any) -> None:
+        self._set_archived(name, version, label, False)
+
+    def _set_archived(self, name: str, version: str | None, label: str | None, archived: bool) -> None:
+        tracking = self._tracking()
+        targets = (
+            [self.get(name, version, label)]
+            if (version or label)
+            else list(self.list(name, list_view_type="All"))
+        )
+        for model in targets:
+            tracking.set_model_version_tag(
+                name, model.version, _ARCHIVED_TAG, "true" if archived else "false"
+            )
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _local_path(self, name: str, version: str) -> str:
+        """Where a version's files are on this machine (for job inputs and downloads)."""
+        uri = self._tracking().get_model_version_download_uri(name, str(version))
+        return str(uri).removeprefix("file://")
+
+    def _versions(self, tracking: Any, name: str) -> list[Any]:
+        check_name("asset", name, ErrorTarget.MODEL)
+        found = tracking.search_model_versions(f"name='{name}'")
+        return sorted(found, key=lambda v: int(v.version))
+
+    def _entity(self, version: Any) -> Model:
+        tags = dict(version.tags or {})
+        kind = tags.get(_TYPE_TAG)
+        if kind is None:  # registered with MLflow: an MLflow model, as Azure ML shows it
+            kind = AssetTypes.MLFLOW_MODEL
+        path = tags.get(_PATH_TAG) or version.source
+        visible = {k: v for k, v in tags.items() if not k.startswith("azureml.")}
+        model = Model(
+            name=version.name,
+            version=str(version.version),
+            type=kind,
+            path=path,
+            description=version.description or None,
+            tags=visible,
+            properties={"mlflow.run_id": version.run_id} if version.run_id else {},
+            job_name=version.run_id or None,
+        )
+        model._id = self._scope.arm_id(
+            "workspaces",
+            self._scope.workspace_name or "",
+            "models",
+            version.name,
+            "versions",
+            str(version.version),
+        )
+        return model
+
+
+def _registered(tracking: Any, name: str) -> bool:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        tracking.get_registered_model(name)
+    except MlflowException:
+        return False
+    return True

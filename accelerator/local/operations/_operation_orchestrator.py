@@ -1,0 +1,174 @@
+"""Resolve what a job refers to, as the SDK's ``OperationOrchestrator`` does before submitting one.
+
+Asset references (``azureml:name:version``, ``azureml:name@latest``, ARM ids) become the versions
+they name; local code and data are copied into the workspace; datastore paths get their long form.
+Everything is checked at submission, so a job with a missing dependency fails before it runs, with
+the message Azure ML gives.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from azure.ai.ml.constants import AssetTypes
+from azure.ai.ml.exceptions import ErrorTarget
+from fsspec.implementations.local import LocalFileSystem
+
+from accelerator._hashing import fingerprint
+from accelerator.local._code import snapshot
+from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
+from accelerator.local._execution._paths import default_output_uri
+from accelerator.local._execution._records import JobRecords
+from accelerator.local._scope import LocalScope
+from accelerator.local._storage import parse_datastore_uri
+from accelerator.local.operations._datastore_operations import DEFAULT_DATASTORE
+
+_ARM_ASSET = re.compile(r"^/subscriptions/.+/(?P<kind>[a-z]+)/(?P<name>[^/]+)/versions/(?P<version>[^/]+)$")
+_REGISTRY_ASSET = re.compile(r"^azureml://registries/(?P<registry>[^/]+)/(?P<kind>[a-z]+)/(?P<name>[^/]+)/")
+_JOB_OUTPUT = re.compile(r"^azureml://jobs/(?P<job>[^/]+)/outputs/(?P<output>[^/]+)(?:/paths/(?P<path>.*))?$")
+MODEL_TYPES = (AssetTypes.MLFLOW_MODEL, AssetTypes.CUSTOM_MODEL, AssetTypes.TRITON_MODEL)
+
+
+def parse_reference(reference: str) -> tuple[str, str | None, str | None]:
+    """(name, version, label) of ``azureml:name:version``, ``name@label`` or an ARM id."""
+    text = reference.removeprefix("azureml:")
+    arm = _ARM_ASSET.match(text)
+    if arm:
+        return arm["name"], arm["version"], None
+    if "@" in text:
+        name, label = text.split("@", 1)
+        return name, None, label
+    if ":" in text:
+        name, version = text.split(":", 1)
+        return name, version, None
+    return text, None, "latest"
+
+
+class LocalOrchestrator:
+    def __init__(self, scope: LocalScope, client: Any) -> None:
+        self._scope = scope
+        self._client = client  # the LocalMLClient, for the other operation groups
+
+    @property
+    def workspace_dir(self) -> Path:
+        return self._scope.require_workspace()
+
+    def output_prefix(self) -> str:
+        return self._scope.datastore_uri(DEFAULT_DATASTORE, "azureml")
+
+    def code(self, code: Any, base_path: Any) -> tuple[str | None, str | None, str | None]:
+        """(snapshot folder, content hash, code ARM id) of a job's or component's ``code``."""
+        if code is None:
+            return None, None, None
+        text = str(code)
+        if text.startswith(("azureml:", "git+", "http://", "https://")):
+            raise LocalBackendUnsupportedError(
+                f"code given as '{text.split(':')[0]}:' references", "Give code as a local folder."
+            )
+        folder, key = snapshot(self.workspace_dir, text, base_path)
+        arm = self._scope.arm_id(
+            "workspaces", self._scope.workspace_name or "", "codes", key[:32], "versions", "1"
+        )
+        return folder, key, arm
+
+    def environment(self, environment: Any) -> str | None:
+        """The ARM id of the environment version a job names; a clear error if it is not registered."""
+        if environment is None:
+            return None
+        if not isinstance(environment, str):  # an inline Environment: registered as Azure ML does
+            if not environment.name:
+                raise LocalBackendUnsupportedError(
+                    "anonymous inline environments", "Register the environment with a name and use it."
+                )
+            registered = self._client.environments.create_or_update(environment)
+            return registered.id
+        if environment.startswith("azureml://registries/") or environment.removeprefix("azureml:").startswith(
+            "AzureML-"
+        ):
+            # A curated environment: local jobs run in this machine's Python whatever the image.
+            return environment
+        name, version, label = parse_reference(environment)
+        return self._client.environments.get(name, version=version, label=label).id
+
+    def compute(self, compute: str | None) -> str | None:
+        if not compute or compute in ("serverless", "local"):
+            return compute
+        name = compute.rsplit("/", 1)[-1].removeprefix("azureml:")
+        self._client.compute.get(name)
+        return name
+
+    def input(
+        self, rest: dict[str, Any], base_path: Any, name: str
+    ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """(the runner's spec, the REST input with its URI resolved) for one job input."""
+        kind = rest.get("jobInputType") or rest.get("job_input_type")
+        if kind == "literal" or "value" in rest:
+            return {"value": rest.get("value")}, rest
+        uri = str(rest.get("uri") or "")
+        if not uri:
+            raise validation_error(f"Input '{name}' has no path.", ErrorTarget.JOB)
+        spec, resolved = self._path(uri, kind, base_path, name)
+        return spec, {**rest, "uri": resolved}
+
+    def _path(self, uri: str, kind: str | None, base_path: Any, name: str) -> tuple[dict[str, Any], str]:
+        job_output = _JOB_OUTPUT.match(uri)
+        if job_output:
+            records = JobRecords(self.workspace_dir)
+            if not records.exists(job_output["job"]):
+                raise not_found("Job", job_output["job"], f"workspace '{self._scope.workspace_name}'")
+            outputs = records.get(job_output["job"]).get("outputs") or {}
+            if job_output["output"] not in outputs or not outputs[job_output["output"]].get("uri"):
+                raise validation_error(
+                    f"Job {job_output['job']} has no output '{job_output['output']}' with a path (yet).",
+                    ErrorTarget.JOB,
+                )
+            found = outputs[job_output["output"]]["uri"]
+            if job_output["path"]:
+                found = f"{found.rstrip('/')}/{job_output['path']}"
+            return {"uri": found}, found
+        datastore = parse_datastore_uri(uri)
+        if datastore is not None:
+            long = self._scope.datastore_uri(datastore.datastore, datastore.path)
+            self._client.datastores.get(datastore.datastore)
+            return {"uri": long}, long
+        if uri.startswith("azureml:") and not uri.startswith("azureml://"):
+            asset_name, version, label = parse_reference(uri)
+            if kind in MODEL_TYPES:
+                model = self._client.models.get(asset_name, version=version, label=label)
+                return {"local": self._client.models._local_path(model.name, model.version)}, model.id
+            data = self._client.data.get(asset_name, version=version, label=label)
+            return {"uri": data.path.rstrip("/")}, data.path
+        if "://" in uri and not uri.startswith("file://"):
+            raise LocalBackendUnsupportedError(
+                f"input paths of the form '{uri.split('://')[0]}://'",
+                f"Input '{name}': use a local path, a data asset or azureml://datastores/<name>/paths/<path>.",
+            )
+        # A local file or folder: uploaded to the default datastore, as the SDK does.
+        path = Path(uri.removeprefix("file://"))
+        if not path.is_absolute():
+            path = Path(base_path or ".") / path
+        if not path.exists():
+            raise validation_error(
+                f"(UserError) Input '{name}': no such file or directory: '{uri}'.", ErrorTarget.JOB
+            )
+        fs = LocalFileSystem()
+        uploaded = self._client.data._upload(fs, path.resolve().as_posix(), fingerprint(path.as_posix(), fs))
+        return {"uri": uploaded.rstrip("/")}, uploaded
+
+    def output(self, rest: dict[str, Any], job: str, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(the runner's spec, the REST output) for one job output, at the default path unless given."""
+        kind = rest.get("jobOutputType") or rest.get("job_output_type") or rest.get("type") or "uri_folder"
+        uri = rest.get("uri")
+        if uri:
+            datastore = parse_datastore_uri(str(uri))
+            if datastore is None:
+                raise LocalBackendUnsupportedError(
+                    f"output paths like '{uri}'", "Give outputs an azureml://datastores/<name>/paths/<path>."
+                )
+            self._client.datastores.get(datastore.datastore)
+            uri = self._scope.datastore_uri(datastore.datastore, datastore.path)
+        else:
+            uri = default_output_uri(self.output_prefix(), job, name)
+        return {"type": kind, "uri": uri}, {**rest, "uri": uri}
