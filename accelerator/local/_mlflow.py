@@ -21,13 +21,39 @@ def mlflow_dir(workspace_dir: Path) -> Path:
     return workspace_dir / "mlflow"
 
 
+SCHEME = "accelerator-sqlite"
+
+
 def tracking_uri(workspace_dir: Path) -> str:
-    """The ``sqlite:///`` URI of the workspace's tracking store (and model registry)."""
-    return f"sqlite:///{(mlflow_dir(workspace_dir) / 'mlflow.db').as_posix()}"
+    """The workspace's tracking (and registry) URI: ``accelerator-sqlite:///<folder>/mlflow.db``.
+
+    The scheme is MLflow's SQLite store, registered by this package as an MLflow store plugin
+    (``pyproject.toml``), which keeps every artifact in ``<folder>/artifacts``.
+    """
+    return f"{SCHEME}:///{(mlflow_dir(workspace_dir) / 'mlflow.db').as_posix()}"
 
 
-def artifact_root(workspace_dir: Path) -> str:
-    return (mlflow_dir(workspace_dir) / "artifacts").as_posix()
+def _database(store_uri: str) -> tuple[str, str]:
+    """(the ``sqlite:///`` URI, the artifact root) of an ``accelerator-sqlite`` URI."""
+    if not store_uri.startswith(f"{SCHEME}:///"):
+        raise ValueError(f"'{store_uri}' is not an {SCHEME}:/// URI.")
+    database = Path("/" + store_uri.removeprefix(f"{SCHEME}:///").lstrip("/"))
+    return f"sqlite:///{database.as_posix()}", (database.parent / "artifacts").as_posix()
+
+
+def tracking_store(store_uri: str, artifact_uri: str | None = None) -> Any:
+    """MLflow's tracking store plugin entry point for the ``accelerator-sqlite`` scheme."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    database, artifacts = _database(store_uri)
+    return SqlAlchemyStore(database, artifact_uri or artifacts)
+
+
+def registry_store(store_uri: str, tracking_uri: str | None = None) -> Any:
+    """MLflow's model registry store plugin entry point for the ``accelerator-sqlite`` scheme."""
+    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore
+
+    return SqlAlchemyStore(_database(store_uri)[0])
 
 
 def client(workspace_dir: Path) -> MlflowClient:
@@ -47,12 +73,12 @@ def client(workspace_dir: Path) -> MlflowClient:
 
 
 def experiment_id(tracking: MlflowClient, workspace_dir: Path, name: str) -> str:
-    """The id of experiment ``name``, created with its artifacts in the workspace if it is new."""
+    """The id of experiment ``name``, created if it is new."""
     with FileLock(mlflow_dir(workspace_dir) / ".experiments.lock", timeout=60):
         existing = tracking.get_experiment_by_name(name)
         if existing is not None:
             return existing.experiment_id
-        return tracking.create_experiment(name, artifact_location=f"{artifact_root(workspace_dir)}/{name}")
+        return tracking.create_experiment(name)
 
 
 def create_run(

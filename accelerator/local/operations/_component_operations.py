@@ -149,6 +149,11 @@ class ComponentOperations(VersionedAssetOperations):
         )
 
     def _entity(self, record: dict[str, Any]) -> Any:
-        entity = load_component(io.StringIO(yaml.safe_dump(record["entity"])))
+        spec = dict(record["entity"])
+        environment = spec.get("environment")
+        if isinstance(environment, str) and environment.startswith("/subscriptions/"):
+            # Stored as the environment version's ARM id; the component schema takes it as azureml:<id>.
+            spec["environment"] = "azureml:" + environment
+        entity = load_component(io.StringIO(yaml.safe_dump(spec)))
         entity._id = self._arm_id(record).removeprefix("azureml:")
         return entity

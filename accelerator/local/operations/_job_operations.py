@@ -130,7 +130,8 @@ class JobOperations(LocalOperations):
             raise LocalBackendUnsupportedError("distributed (multi-node) command jobs")
         rest = to_rest_job_object(job)
         record = self._base(job, rest)
-        base_path = getattr(command_job, "_base_path", None) or Path.cwd()
+        # The job's own base path: its YAML file's folder. ``_to_job()`` gives the working folder.
+        base_path = getattr(job, "_base_path", None) or Path.cwd()
         code, _, code_id = self._orchestrator.code(command_job.code, base_path)
         environment = self._orchestrator.environment(command_job.environment)
         body = rest.as_dict()
@@ -245,33 +246,39 @@ class JobOperations(LocalOperations):
         }
 
     def _pipeline_record(self, job: PipelineJob) -> dict[str, Any]:
-        # Components are resolved to ids below: on a copy, so the caller's job keeps its own.
-        job = copy.deepcopy(job)
         settings = job.settings
         compute = job.compute or (settings.default_compute if settings else None)
         nodes: dict[str, Any] = {}
-        for step, node in job.jobs.items():
-            if not isinstance(node, Command):
-                raise LocalBackendUnsupportedError(
-                    f"{type(node).__name__} steps in pipelines",
-                    f"Step '{step}': the local backend runs command steps.",
-                )
-            component = self._components._resolve(node.component)
-            node._component = component["id"]
-            self._orchestrator.compute(node.compute or compute)
-            nodes[step] = {
-                "display_name": node.display_name or step,
-                "component_id": component["id"],
-                "component_fingerprint": component["fingerprint"],
-                "command": component["command"],
-                "code": component["code"],
-                "environment": component["environment"],
-                "is_deterministic": component["is_deterministic"],
-                "environment_variables": dict(node.environment_variables or {}),
-                "timeout": node.limits.timeout if getattr(node, "limits", None) is not None else None,
-                "declared_inputs": component["inputs"],
-            }
-        rest = to_rest_job_object(job)
+        # Components are resolved to ids for the REST form, then put back: the caller's job keeps its
+        # own. (Not on a deep copy: a dsl-built pipeline's inputs cannot be deep-copied.)
+        originals: dict[str, Any] = {}
+        try:
+            for step, node in job.jobs.items():
+                if not isinstance(node, Command):
+                    raise LocalBackendUnsupportedError(
+                        f"{type(node).__name__} steps in pipelines",
+                        f"Step '{step}': the local backend runs command steps.",
+                    )
+                component = self._components._resolve(node.component)
+                originals[step] = node._component
+                node._component = component["id"]
+                self._orchestrator.compute(node.compute or compute)
+                nodes[step] = {
+                    "display_name": node.display_name or step,
+                    "component_id": component["id"],
+                    "component_fingerprint": component["fingerprint"],
+                    "command": component["command"],
+                    "code": component["code"],
+                    "environment": component["environment"],
+                    "is_deterministic": component["is_deterministic"],
+                    "environment_variables": dict(node.environment_variables or {}),
+                    "timeout": node.limits.timeout if getattr(node, "limits", None) is not None else None,
+                    "declared_inputs": component["inputs"],
+                }
+            rest = to_rest_job_object(job)
+        finally:
+            for step, component in originals.items():
+                job.jobs[step]._component = component
         body = rest.as_dict()
         record = self._base(job, rest)
         record["compute"] = self._orchestrator.compute(compute)
@@ -367,7 +374,11 @@ class JobOperations(LocalOperations):
             return record
         status = "Canceled" if record["status"] == "CancelRequested" else "Failed"
         error = None if status == "Canceled" else "The local runner stopped before the job ended."
-        return self._records.update(record["name"], status=status, ended=now(), error=error)
+        record = self._records.update(record["name"], status=status, ended=now(), error=error)
+        if record.get("mlflow_run_id"):  # the runner would have closed the job's run: close it here
+            mlflow_status = "KILLED" if status == "Canceled" else "FAILED"
+            _mlflow.end_run(_mlflow.client(self._scope.require_workspace()), record["mlflow_run_id"], mlflow_status)
+        return record
 
     def _entity(self, record: dict[str, Any]) -> Job:
         module, _, cls = record["rest_class"].partition(":") if record.get("rest_class") else ("", "", "")
