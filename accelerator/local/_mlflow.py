@@ -43,10 +43,29 @@ def _database(store_uri: str) -> tuple[str, str]:
 
 def tracking_store(store_uri: str, artifact_uri: str | None = None) -> Any:
     """MLflow's tracking store plugin entry point for the ``accelerator-sqlite`` scheme."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import ENDPOINT_NOT_FOUND
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
+    class WorkspaceTrackingStore(SqlAlchemyStore):
+        """MLflow's SQLite store without the logged-models API, which Azure ML's MLflow server lacks.
+
+        On Azure, ``mlflow.<flavor>.log_model`` (and autologging of models) fails with a 404 from
+        ``/api/2.0/mlflow/logged-models``; failing the same way here keeps local code portable.
+        """
+
+        def create_logged_model(self, *args: Any, **kwargs: Any) -> Any:
+            raise MlflowException(
+                "API request to endpoint /api/2.0/mlflow/logged-models failed with error code 404 != 200: "
+                "Azure ML's MLflow server has no logged-models API, and the local backend behaves the "
+                "same. Save the model with mlflow.<flavor>.save_model, log the folder with "
+                "mlflow.log_artifacts and register it with mlflow.register_model('runs:/<run id>/<path>'); "
+                "with autologging, pass log_models=False.",
+                error_code=ENDPOINT_NOT_FOUND,
+            )
+
     database, artifacts = _database(store_uri)
-    return SqlAlchemyStore(database, artifact_uri or artifacts)
+    return WorkspaceTrackingStore(database, artifact_uri or artifacts)
 
 
 def registry_store(store_uri: str, tracking_uri: str | None = None) -> Any:

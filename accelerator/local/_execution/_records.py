@@ -107,7 +107,12 @@ def child_record(
     properties: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The record of a pipeline step or a sweep trial: a command job whose parent is ``parent``."""
-    rest_inputs = {key: _rest_input(spec) for key, spec in inputs.items() if spec is not None}
+    # An optional input left unset has no REST form at all.
+    rest_inputs = {
+        key: _rest_input(spec)
+        for key, spec in inputs.items()
+        if spec is not None and not ("value" in spec and spec["value"] is None)
+    }
     rest_outputs = {key: {"jobOutputType": spec["type"], "uri": spec["uri"]} for key, spec in outputs.items()}
     rest = {
         "name": name,
