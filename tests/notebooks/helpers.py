@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+import configparser
+import re
 from pathlib import Path
 
 import nbformat
 
 from tools.notebooks import NOTEBOOKS, execute
 
-ORDER = ["00_start_here", "05_create_workspaces", "06_connect_and_validate", "07_land_and_version_data"]
+ORDER = [
+    "00_start_here",
+    "05_create_workspaces",
+    "06_connect_and_validate",
+    "07_land_and_version_data",
+    "08_track_and_train",
+    "09_training_pipeline",
+]
+SANITIZE = Path(__file__).resolve().parents[1] / "nbval_sanitize.cfg"
+
+
+def _sanitizers() -> list[tuple[re.Pattern[str], str]]:
+    """The nbval sanitizers (regex, replacement), so reruns are compared as nbval compares them."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(SANITIZE)
+    return [(re.compile(parser[s]["regex"]), parser[s]["replace"]) for s in parser.sections()]
+
+
+def sanitized(text: str | None) -> str | None:
+    if text is None:
+        return None
+    for pattern, replacement in _sanitizers():
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def run(name: str, output_dir: Path, **parameters: object) -> nbformat.NotebookNode:
@@ -31,14 +56,19 @@ def text_of(notebook: nbformat.NotebookNode) -> str:
 
 
 def outputs_of(notebook: nbformat.NotebookNode) -> list[list[dict]]:
-    """Each code cell's outputs, without execution counts and pictures (compared as text)."""
+    """Each code cell's outputs, without execution counts and pictures, sanitized as nbval does."""
     cells = []
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
         outputs = []
         for output in cell.outputs:
-            data = {k: v for k, v in output.get("data", {}).items() if not k.startswith("image/")}
-            outputs.append({"type": output.output_type, "text": output.get("text"), "data": data})
+            data = {
+                k: sanitized(v if isinstance(v, str) else "".join(v))
+                for k, v in output.get("data", {}).items()
+                if not k.startswith("image/")
+            }
+            text = output.get("text")
+            outputs.append({"type": output.output_type, "text": sanitized(text), "data": data})
         cells.append(outputs)
     return cells

@@ -6,8 +6,10 @@ import pytest
 from helpers import run
 from papermill.exceptions import PapermillExecutionError
 
+LATER = ["06_connect_and_validate", "07_land_and_version_data", "08_track_and_train", "09_training_pipeline"]
 
-@pytest.mark.parametrize("name", ["06_connect_and_validate", "07_land_and_version_data"])
+
+@pytest.mark.parametrize("name", LATER)
 def test_stops_early_naming_the_notebook_to_run_first(name, fresh_store, tmp_path):
     with pytest.raises(PapermillExecutionError) as raised:
         run(name, tmp_path)
