@@ -47,9 +47,10 @@ lint: setup
 ## refresh: re-execute the notebooks in place (what `make book` does first), for committing
 refresh: notebooks
 
-## benchmark: time each notebook and the data generator
+## benchmark: time each notebook, the data generator, the job runner and the training pipeline
 benchmark: setup
 	$(BIN)/python tools/benchmark.py
+	$(BIN)/python tools/benchmark_training.py
 
 clean:
 	rm -rf _build .accelerator

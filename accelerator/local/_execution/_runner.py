@@ -222,6 +222,10 @@ def _environment(
         del env["MPLBACKEND"]
     # `python` in a command is this machine's interpreter: the one the notebooks run in.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    # Trials running side by side share this machine's cores (on Azure each has its own node):
+    # one OpenMP pool per core each, not one per core for every trial.
+    if record.get("threads") and "OMP_NUM_THREADS" not in env:
+        env["OMP_NUM_THREADS"] = str(record["threads"])
     env.update({str(k): str(v) for k, v in (record.get("environment_variables") or {}).items()})
     uri = _mlflow.tracking_uri(workspace_dir)
     env.update(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import os
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -151,7 +152,7 @@ def run(runner: Runner, name: str) -> str:
                     properties={f"hyperparameter.{k}": str(v) for k, v in config.items()},
                 )
             )
-            records.update(child, hyperparameters=config)
+            records.update(child, hyperparameters=config, threads=max(1, (os.cpu_count() or 1) // concurrent))
             trials.append(child)
             records.update(name, children=list(trials))
             settings = ", ".join(f"{k}={_show(v)}" for k, v in config.items())
