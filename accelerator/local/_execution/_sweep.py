@@ -107,7 +107,22 @@ def run(runner: Runner, name: str) -> str:
     concurrent = max(1, int(limits.get("max_concurrent_trials") or 1))
     deadline = time.monotonic() + limits["timeout"] if limits.get("timeout") else None
     trial = record["trial"]
-    pending = configurations(record)
+    # The configurations are drawn up front and the log reports trials in their order, whatever
+    # order they finish in: the sweep's log reads the same on every run with the same seed.
+    configs = list(configurations(record))
+    for index, config in enumerate(configs):
+        settings = ", ".join(f"{k}={_show(v)}" for k, v in config.items())
+        records.append_log(name, f"[trial {index}] {name}_{index}: {settings}")
+    results: dict[int, str] = {}
+    reported = 0
+
+    def report(index: int, status: str) -> None:
+        nonlocal reported
+        results[index] = status
+        while reported in results:
+            records.append_log(name, f"[trial {reported}] {name}_{reported}: {results[reported]}")
+            reported += 1
+
     running: dict[str, tuple[Any, Any]] = {}
     trials: list[str] = []
     policy = (
@@ -115,19 +130,16 @@ def run(runner: Runner, name: str) -> str:
         if record.get("early_termination")
         else None
     )
-    exhausted = False
     while True:
         if cancelled() or (deadline and time.monotonic() > deadline):
             for child, (process, _) in running.items():
                 records.update(child, status="CancelRequested")
                 _stop(process)
             break
-        while not exhausted and len(running) < concurrent:
-            config = next(pending, None)
-            if config is None:
-                exhausted = True
-                break
-            child = f"{name}_{len(trials)}"  # Azure ML names trials <sweep>_<index> too
+        while len(trials) < len(configs) and len(running) < concurrent:
+            index = len(trials)
+            config = configs[index]
+            child = f"{name}_{index}"  # Azure ML names trials <sweep>_<index> too
             inputs = {**trial["inputs"], **{k: {"value": v} for k, v in config.items()}}
             outputs = {
                 key: {
@@ -140,8 +152,8 @@ def run(runner: Runner, name: str) -> str:
                 child_record(
                     record,
                     child,
-                    step=f"trial {len(trials)}",
-                    display_name=f"{record['display_name']}_{len(trials)}",
+                    step=f"trial {index}",
+                    display_name=f"{record['display_name']}_{index}",
                     command=trial["command"],
                     code=trial["code"],
                     environment=trial["environment"],
@@ -152,15 +164,16 @@ def run(runner: Runner, name: str) -> str:
                     properties={f"hyperparameter.{k}": str(v) for k, v in config.items()},
                 )
             )
-            records.update(child, hyperparameters=config, threads=max(1, (os.cpu_count() or 1) // concurrent))
+            threads = max(1, (os.cpu_count() or 1) // concurrent)
+            records.update(child, hyperparameters=config, threads=threads, index=index)
             trials.append(child)
             records.update(name, children=list(trials))
-            settings = ", ".join(f"{k}={_show(v)}" for k, v in config.items())
-            records.append_log(name, f"[trial {len(trials) - 1}] {child}: {settings}")
             process, context = runner.launch(child, parent_run=record["mlflow_run_id"])
-            if process is not None:
+            if process is None:
+                report(index, records.get(child)["status"])
+            else:
                 running[child] = (process, context)
-        if not running and exhausted:
+        if not running and len(trials) == len(configs):
             break
         for child, (process, context) in list(running.items()):
             if process.poll() is None:
@@ -171,13 +184,13 @@ def run(runner: Runner, name: str) -> str:
             timed_out = bool(context[3]) and time.monotonic() - context[2] > context[3]
             status = runner.settle(child, process.returncode, context[1], timed_out, context[3])
             del running[child]
-            records.append_log(name, f"[{records.get(child)['step']}] {child}: {status}")
+            trial_record = records.get(child)
+            if trial_record.get("early_terminated"):
+                status += " (stopped by the bandit policy)"
+            report(trial_record["index"], status)
         if policy is not None:
             for child in policy.to_stop(runner, trials, running):
                 records.update(child, status="CancelRequested", early_terminated=True)
-                records.append_log(
-                    name, f"[{records.get(child)['step']}] {child}: stopped by the bandit policy"
-                )
                 _stop(running[child][0])
         time.sleep(_POLL_SECONDS)
 
@@ -186,7 +199,10 @@ def run(runner: Runner, name: str) -> str:
         with contextlib.suppress(Exception):
             process.wait(timeout=10)
         context[0].close()
-        runner.settle(child, process.returncode or -15, context[1], False, None)
+        status = runner.settle(child, process.returncode or -15, context[1], False, None)
+        report(records.get(child)["index"], status)
+    for index in range(len(trials), len(configs)):
+        report(index, "not started")
     return _conclude(runner, name, trials)
 
 

@@ -99,13 +99,14 @@ class JobOperations(LocalOperations):
         experiment, run_id = open_run(_mlflow.client(workspace_dir), workspace_dir, record)
         record.update(mlflow_run_id=run_id, mlflow_experiment_id=experiment)
         self._records.create(record)
+        submitted = self._entity(record)  # as submitted: Queued, whatever the runner does next
         pid, started = _process.spawn_runner(
             self._scope.require_workspace(),
             record["name"],
             self._records.folder(record["name"]) / "runner.log",
         )
         self._records.update(record["name"], runner={"pid": pid, "started": started})
-        return self.get(record["name"])
+        return submitted
 
     def _base(self, job: Job, rest: Any) -> dict[str, Any]:
         """What every job record holds, from the job's REST form (which carries the SDK's defaults)."""
@@ -187,7 +188,8 @@ class JobOperations(LocalOperations):
         body = rest.as_dict()
         record = self._base(job, rest)
         trial = job.trial
-        base_path = getattr(job, "_base_path", None) or Path.cwd()
+        # A trial made from a component resolves its code from the component's folder.
+        base_path = getattr(trial, "_base_path", None) or getattr(job, "_base_path", None) or Path.cwd()
         code, _, code_id = self._orchestrator.code(trial.code, base_path)
         environment = self._orchestrator.environment(trial.environment)
         space = body["properties"]["searchSpace"]
@@ -377,7 +379,9 @@ class JobOperations(LocalOperations):
         record = self._records.update(record["name"], status=status, ended=now(), error=error)
         if record.get("mlflow_run_id"):  # the runner would have closed the job's run: close it here
             mlflow_status = "KILLED" if status == "Canceled" else "FAILED"
-            _mlflow.end_run(_mlflow.client(self._scope.require_workspace()), record["mlflow_run_id"], mlflow_status)
+            _mlflow.end_run(
+                _mlflow.client(self._scope.require_workspace()), record["mlflow_run_id"], mlflow_status
+            )
         return record
 
     def _entity(self, record: dict[str, Any]) -> Job:
