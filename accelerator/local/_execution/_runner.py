@@ -262,4 +262,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    # Run the module under its own name, not as __main__: _pipeline and _sweep import it to ask
+    # cancelled(), and a second copy of the module would never see the SIGTERM flag set here.
+    from accelerator.local._execution import _runner
+
+    sys.exit(_runner.main(sys.argv[1:]))
