@@ -122,7 +122,7 @@ def read_raw(source: str | Path) -> pd.DataFrame:
     raw = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if raw.empty:
         raise ValueError(f"--raw_data {source} has no rows")
-    # Counts only: a job's log is shown in notebooks, and its paths vary per run.
+    # Counts only: a job's log is shown in notebooks; its paths vary by run.
     print(f"Read {len(raw)} rows from {len(files)} file(s)")
     return raw
 
