@@ -170,6 +170,8 @@ def test_list_archive_and_restore(jobs_client: LocalMLClient, tmp_path: Path) ->
 
     jobs_client.models.archive("tip")  # every version
     assert [m.name for m in jobs_client.models.list()] == ["fare"]
+    with pytest.raises(ResourceNotFoundError):  # no version left for 'latest' to name
+        jobs_client.models.get("tip", label="latest")
     jobs_client.models.restore("tip")
     assert sorted(m.name for m in jobs_client.models.list()) == ["fare", "tip"]
 

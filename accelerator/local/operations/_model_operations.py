@@ -200,7 +200,8 @@ class ModelOperations(LocalOperations):
                 raise validation_error(
                     f"Unrecognized label '{label}': the only supported label is 'latest'.", ErrorTarget.MODEL
                 )
-            active = [v for v in versions if v.tags.get(_ARCHIVED_TAG) != "true"] or versions
+            # As on Azure, 'latest' is the newest version that is not archived.
+            active = [v for v in versions if v.tags.get(_ARCHIVED_TAG) != "true"]
             if not active:
                 raise not_found("Model", name, f"workspace '{self._scope.workspace_name}'")
             return self._entity(active[-1])
@@ -221,7 +222,7 @@ class ModelOperations(LocalOperations):
         if name:
             return paged(self._entity(v) for v in self._versions(tracking, name) if shown(v))
         latest = []
-        for registered in tracking.search_registered_models():
+        for registered in _all_pages(tracking.search_registered_models):
             versions = [v for v in self._versions(tracking, registered.name) if shown(v)]
             if versions:
                 latest.append(versions[-1])
@@ -265,7 +266,7 @@ class ModelOperations(LocalOperations):
 
     def _versions(self, tracking: Any, name: str) -> list[Any]:
         check_name("asset", name, ErrorTarget.MODEL)
-        found = tracking.search_model_versions(f"name='{name}'")
+        found = _all_pages(tracking.search_model_versions, filter_string=f"name='{name}'")
         return sorted(found, key=lambda v: int(v.version))
 
     def _entity(self, version: Any) -> Model:
@@ -294,6 +295,18 @@ class ModelOperations(LocalOperations):
             str(version.version),
         )
         return model
+
+
+def _all_pages(search: Any, **arguments: Any) -> list[Any]:
+    """Every result of an MLflow search, page after page (a page holds at most a few hundred)."""
+    found: list[Any] = []
+    token = None
+    while True:
+        page = search(**arguments, page_token=token)
+        found.extend(page)
+        token = page.token
+        if not token:
+            return found
 
 
 def _registered(tracking: Any, name: str) -> bool:
