@@ -9,4 +9,7 @@ def fresh_store(tmp_path, monkeypatch):
     store = tmp_path / "store"
     monkeypatch.setenv("ACCELERATOR_HOME", str(store))
     monkeypatch.setenv("ACCELERATOR_BACKEND", "local")
+    # A kernel inherits this process's environment: no MLflow settings left by other tests.
+    for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID"):
+        monkeypatch.delenv(variable, raising=False)
     return store

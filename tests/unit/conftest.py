@@ -72,6 +72,10 @@ def tracking(jobs_client: LocalMLClient, monkeypatch: pytest.MonkeyPatch) -> Ite
     monkeypatch.setattr(fluent, "_active_experiment_id", None)
     for variable in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
         monkeypatch.delenv(variable, raising=False)
+    # set_tracking_uri and set_registry_uri also export these variables (for subprocesses): record
+    # them first, so they are removed afterwards and never reach a later test's notebook kernel.
+    for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        monkeypatch.setenv(variable, "")
     uri = tracking_uri(jobs_client)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
