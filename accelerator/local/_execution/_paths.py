@@ -87,3 +87,11 @@ def default_output_uri(prefix: str, job: str, output: str) -> str:
     of the job that submits children.
     """
     return f"{prefix.rstrip('/')}/{job}/{output}"
+
+
+def child_outputs(prefix: str, job: str, specs: dict[str, Any]) -> dict[str, Any]:
+    """A step's or trial's outputs: where the spec says, else at the default location for ``job``."""
+    return {
+        name: {"type": spec["type"], "uri": spec.get("uri") or default_output_uri(prefix, job, name)}
+        for name, spec in specs.items()
+    }

@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from accelerator.local._execution._paths import default_output_uri
+from accelerator.local._execution._paths import child_outputs
 from accelerator.local._execution._records import child_record
 from accelerator.local._store import read_record, write_record
 
@@ -47,13 +47,7 @@ def run(runner: Runner, name: str) -> str:
             )
             for key, spec in node["inputs"].items()
         }
-        outputs = {
-            key: {
-                "type": spec["type"],
-                "uri": spec.get("uri") or default_output_uri(record["output_prefix"], child, key),
-            }
-            for key, spec in node["outputs"].items()
-        }
+        outputs = child_outputs(record["output_prefix"], child, node["outputs"])
         key = _reuse_key(records, node, inputs)
         records.create(
             child_record(

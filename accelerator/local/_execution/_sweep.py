@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import psutil
 
-from accelerator.local._execution._paths import default_output_uri
+from accelerator.local._execution._paths import child_outputs
 from accelerator.local._execution._records import child_record
 
 if TYPE_CHECKING:
@@ -141,13 +141,7 @@ def run(runner: Runner, name: str) -> str:
             config = configs[index]
             child = f"{name}_{index}"  # Azure ML names trials <sweep>_<index> too
             inputs = {**trial["inputs"], **{k: {"value": v} for k, v in config.items()}}
-            outputs = {
-                key: {
-                    "type": spec["type"],
-                    "uri": spec.get("uri") or default_output_uri(record["output_prefix"], child, key),
-                }
-                for key, spec in trial["outputs"].items()
-            }
+            outputs = child_outputs(record["output_prefix"], child, trial["outputs"])
             records.create(
                 child_record(
                     record,
