@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The scoring server's own environment: Azure ML runs a deployment in its environment, not ours.
+INFERENCE := .venv-inference
+INFERENCE_STAMP := $(INFERENCE)/.installed
 NODE_STAMP := node_modules/.installed
 
 export MLFLOW_DISABLE_TELEMETRY := true
@@ -10,14 +13,20 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup book notebooks html test lint refresh benchmark clean
 
-## setup: the virtual environment, when missing or older than requirements.txt
-setup: $(STAMP)
+## setup: the virtual environments, when missing or older than their requirements
+setup: $(STAMP) $(INFERENCE_STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
+
+$(INFERENCE_STAMP): requirements-inference.txt
+	test -x $(INFERENCE)/bin/python || $(PYTHON) -m venv $(INFERENCE)
+	$(INFERENCE)/bin/python -m pip install --quiet --upgrade pip
+	$(INFERENCE)/bin/python -m pip install --quiet -r requirements-inference.txt
+	touch $(INFERENCE_STAMP)
 
 ## node_modules: Azurite (the Azure Storage emulator), which only the tests use
 $(NODE_STAMP): package.json package-lock.json

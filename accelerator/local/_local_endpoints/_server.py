@@ -1,0 +1,158 @@
+"""One scoring server: ``azureml-inference-server-http`` serving a scoring script and a model.
+
+It runs with the inference environment's Python (``.venv-inference``, or the interpreter in
+``ACCELERATOR_INFERENCE_PYTHON``), bound to 127.0.0.1 on a free port, in its own session so that
+stopping it stops its gunicorn workers too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+INFERENCE_PYTHON_VARIABLE = "ACCELERATOR_INFERENCE_PYTHON"
+_LAUNCHER = Path(__file__).with_name("serve.py")
+_REPO = Path(__file__).resolve().parents[3]
+
+
+class InferenceServerError(RuntimeError):
+    """The server could not start, or did not become healthy; the message has its log's end."""
+
+
+def inference_python() -> Path:
+    """The inference environment's interpreter; a clear error saying how to create it if missing."""
+    configured = os.environ.get(INFERENCE_PYTHON_VARIABLE)
+    python = Path(configured) if configured else _REPO / ".venv-inference" / "bin" / "python"
+    if not python.is_file():
+        raise InferenceServerError(
+            f"The inference environment is missing ({python}). Create it with `make setup`, or set "
+            f"{INFERENCE_PYTHON_VARIABLE} to a Python with requirements-inference.txt installed."
+        )
+    return python
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class InferenceServer:
+    pid: int
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @classmethod
+    def start(
+        cls,
+        code: Path,
+        entry_script: str,
+        model_dir: Path,
+        log: Path,
+        *,
+        environment: dict[str, str] | None = None,
+        timeout: float = 120.0,
+    ) -> InferenceServer:
+        """Start serving and wait until the health route answers (or fail with the log's end)."""
+        python = inference_python()
+        port = free_port()
+        log.parent.mkdir(parents=True, exist_ok=True)
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            # The notebook's own MLflow and Python settings mean nothing to the server.
+            if not key.startswith(("MLFLOW_", "PYTHONPATH", "VIRTUAL_ENV"))
+        }
+        env.update(
+            {
+                "AML_APP_ROOT": str(code),
+                "AZUREML_MODEL_DIR": str(model_dir),
+                "WORKER_COUNT": "1",
+                "PYTHONUNBUFFERED": "1",
+                **(environment or {}),
+            }
+        )
+        with open(log, "ab") as output:
+            process = subprocess.Popen(
+                [str(python), str(_LAUNCHER), "--entry_script", entry_script, "--port", str(port)],
+                cwd=code,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        server = cls(process.pid, port, log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise InferenceServerError(
+                    f"The scoring server exited with code {process.returncode}:\n{server.tail()}"
+                )
+            if server.healthy():
+                return server
+            time.sleep(0.2)
+        server.stop()
+        raise InferenceServerError(
+            f"The scoring server did not answer within {timeout:.0f} s:\n{server.tail()}"
+        )
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url + "/", timeout=2) as answer:
+                return answer.status == 200
+        except (OSError, urllib.error.URLError):
+            return False
+
+    def score(self, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        """POST ``body`` to the scoring route; (HTTP status, response body)."""
+        request = urllib.request.Request(
+            self.url + "/score",
+            data=body,
+            headers={"Content-Type": "application/json", **(headers or {})},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                return answer.status, answer.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def alive(self) -> bool:
+        try:
+            return psutil.Process(self.pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    def stop(self, grace: float = 10.0) -> None:
+        """Stop the server and its workers (its whole process group)."""
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, sig)
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(self.pid, os.WNOHANG)
+                if not self.alive():
+                    return
+                time.sleep(0.1)
+
+    def tail(self, lines: int = 30) -> str:
+        if not self.log.is_file():
+            return ""
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
