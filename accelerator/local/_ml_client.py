@@ -15,6 +15,8 @@ from azure.ai.ml.entities import (
     Environment,
     Job,
     Model,
+    OnlineDeployment,
+    OnlineEndpoint,
     Registry,
     Workspace,
 )
@@ -31,6 +33,8 @@ from accelerator.local.operations import (
     EnvironmentOperations,
     JobOperations,
     ModelOperations,
+    OnlineDeploymentOperations,
+    OnlineEndpointOperations,
     RegistryOperations,
     WorkspaceOperations,
 )
@@ -39,8 +43,6 @@ HOME_VARIABLE = "ACCELERATOR_HOME"
 
 # MLClient operation groups that later chapters bring to the local backend.
 _NOT_YET = (
-    "online_endpoints",
-    "online_deployments",
     "batch_endpoints",
     "batch_deployments",
     "schedules",
@@ -108,6 +110,8 @@ class LocalMLClient:
         self.models = ModelOperations(self._scope, self)
         self.components = ComponentOperations(self._scope, self)
         self.jobs = JobOperations(self._scope, self)
+        self.online_endpoints = OnlineEndpointOperations(self._scope)
+        self.online_deployments = OnlineDeploymentOperations(self._scope, self)
         for group in _NOT_YET:
             setattr(self, group, _NotYetSupported(group))
 
@@ -152,6 +156,10 @@ class LocalMLClient:
             return self.registries.begin_create(entity)
         if isinstance(entity, AmlCompute):
             return self.compute.begin_create_or_update(entity)
+        if isinstance(entity, OnlineEndpoint):
+            return self.online_endpoints.begin_create_or_update(entity)
+        if isinstance(entity, OnlineDeployment):
+            return self.online_deployments.begin_create_or_update(entity)
         raise LocalBackendUnsupportedError(f"begin_create_or_update for {type(entity).__name__}")
 
     def __getattr__(self, item: str) -> Any:

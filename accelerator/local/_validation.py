@@ -31,6 +31,11 @@ _RULES: dict[str, tuple[re.Pattern[str], str]] = {
         "Compute name is invalid. It can include letters, digits and dashes. It must start with a "
         "letter, end with a letter or digit, and be between 2 and 16 characters in length.",
     ),
+    "deployment": (
+        re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$"),
+        "Deployment name must be 3 to 32 characters: letters, digits and '-', starting with a "
+        "letter and ending with a letter or digit.",
+    ),
     "datastore": (
         re.compile(r"^[a-z0-9_]{1,255}$"),
         "Datastore name can only contain lowercase letters, digits and underscores.",

@@ -7,6 +7,8 @@ from accelerator.local.operations._datastore_operations import DatastoreOperatio
 from accelerator.local.operations._environment_operations import EnvironmentOperations
 from accelerator.local.operations._job_operations import JobOperations
 from accelerator.local.operations._model_operations import ModelOperations
+from accelerator.local.operations._online_deployment_operations import OnlineDeploymentOperations
+from accelerator.local.operations._online_endpoint_operations import OnlineEndpointOperations
 from accelerator.local.operations._registry_operations import RegistryOperations
 from accelerator.local.operations._workspace_operations import WorkspaceOperations
 
@@ -18,6 +20,8 @@ __all__ = [
     "EnvironmentOperations",
     "JobOperations",
     "ModelOperations",
+    "OnlineDeploymentOperations",
+    "OnlineEndpointOperations",
     "RegistryOperations",
     "WorkspaceOperations",
 ]

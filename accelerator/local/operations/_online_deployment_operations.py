@@ -1,0 +1,174 @@
+"""``ml_client.online_deployments`` on the local backend: a scoring server per deployment.
+
+A deployment runs its scoring script (``code_configuration``) in ``azureml-inference-server-http``,
+in the inference environment, with the registered model's files under ``AZUREML_MODEL_DIR`` as on
+Azure. An MLflow model deployed without a scoring script gets the no-code MLflow scorer, as Azure
+ML gives it one. ``begin_create_or_update`` returns when the server answers its health route.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from azure.ai.ml import operations as sdk_operations
+from azure.ai.ml.constants import AssetTypes
+from azure.ai.ml.entities import ManagedOnlineDeployment, Model, OnlineDeployment
+from azure.ai.ml.exceptions import ErrorTarget
+from azure.core.polling import LROPoller
+
+from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
+from accelerator.local._local_endpoints import _deployments
+from accelerator.local._paging import paged
+from accelerator.local._poller import completed
+from accelerator.local._store import read_record, write_record
+from accelerator.local._validation import check_name
+from accelerator.local.operations._base import LocalOperations
+from accelerator.local.operations._operation_orchestrator import LocalOrchestrator, parse_reference
+
+_MLFLOW_SCORER = Path(__file__).resolve().parents[1] / "_local_endpoints" / "mlflow_score.py"
+
+
+class OnlineDeploymentOperations(LocalOperations):
+    _sdk_class = sdk_operations.OnlineDeploymentOperations
+    _group = "online_deployments"
+
+    def __init__(self, scope: Any, client: Any) -> None:
+        super().__init__(scope)
+        self._client = client
+        self._orchestrator = LocalOrchestrator(scope, client)
+
+    def _endpoint_dir(self, endpoint_name: str) -> Path:
+        self._client.online_endpoints._record(endpoint_name)  # the SDK's not-found error first
+        return self._client.online_endpoints._folder(endpoint_name)
+
+    def begin_create_or_update(
+        self, deployment: OnlineDeployment, *, local: bool = False, **kwargs: Any
+    ) -> LROPoller[OnlineDeployment]:
+        if not isinstance(deployment, ManagedOnlineDeployment):
+            raise LocalBackendUnsupportedError(
+                f"{type(deployment).__name__}s", "Use a ManagedOnlineDeployment."
+            )
+        check_name("deployment", deployment.name, ErrorTarget.ONLINE_DEPLOYMENT)
+        folder = self._endpoint_dir(deployment.endpoint_name)
+        model_name, model_version, model_dir, model_type = self._model(
+            deployment.model, folder, deployment.name
+        )
+        if deployment.code_configuration is not None:
+            code, _, _ = self._orchestrator.code(deployment.code_configuration.code, deployment._base_path)
+            script = deployment.code_configuration.scoring_script
+            if not (Path(code) / script).is_file():
+                raise validation_error(
+                    f"(UserError) The scoring script '{script}' is not in the code folder.",
+                    ErrorTarget.ONLINE_DEPLOYMENT,
+                )
+            environment = self._orchestrator.environment(deployment.environment)
+        else:
+            if model_type != AssetTypes.MLFLOW_MODEL:
+                raise validation_error(
+                    "(UserError) A deployment without code_configuration must deploy an mlflow_model; "
+                    "give a scoring script for other models.",
+                    ErrorTarget.ONLINE_DEPLOYMENT,
+                )
+            code_dir = folder / "code" / deployment.name
+            code_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(_MLFLOW_SCORER, code_dir / "score.py")
+            code, script, environment = str(code_dir), "score.py", None
+        path = _deployments.record_path(folder, deployment.name)
+        record = read_record(path) if path.is_file() else {}
+        record.update(
+            name=deployment.name,
+            endpoint_name=deployment.endpoint_name,
+            model=f"{model_name}:{model_version}",
+            model_dir=str(model_dir),
+            code=code,
+            scoring_script=script,
+            environment=environment,
+            environment_variables={
+                str(k): str(v) for k, v in (deployment.environment_variables or {}).items()
+            },
+            instance_type=deployment.instance_type,
+            instance_count=deployment.instance_count or 1,
+            description=deployment.description,
+            tags=dict(deployment.tags or {}),
+        )
+        write_record(path, record)
+        _deployments.stop(folder, deployment.name)  # an update serves the new definition
+        _deployments.ensure_running(folder, deployment.name)
+        endpoint = self._client.online_endpoints._record(deployment.endpoint_name)
+        if deployment.name not in endpoint["deployments"]:
+            endpoint["deployments"].append(deployment.name)
+            self._client.online_endpoints._write(endpoint)
+        return completed(self.get(deployment.name, deployment.endpoint_name))
+
+    def _model(self, model: Any, folder: Path, deployment: str) -> tuple[str, str, Path, str]:
+        """The registered model's files, copied under ``models/<deployment>/<name>/<version>``."""
+        if isinstance(model, Model):
+            if not (model.name and model.version):
+                raise LocalBackendUnsupportedError(
+                    "inline models", "Register the model and deploy it by name."
+                )
+            model = f"{model.name}:{model.version}"
+        if not isinstance(model, str):
+            raise validation_error("(UserError) The deployment needs a model.", ErrorTarget.ONLINE_DEPLOYMENT)
+        name, version, label = parse_reference(model)
+        registered = self._client.models.get(name, version=version, label=label)
+        source = Path(self._client.models._local_path(registered.name, registered.version))
+        root = folder / "models" / deployment
+        target = root / registered.name / str(registered.version) / source.name
+        if root.exists():
+            shutil.rmtree(root)
+        shutil.copytree(source, target) if source.is_dir() else shutil.copy2(source, target)
+        return registered.name, str(registered.version), target.parent, registered.type
+
+    def get(self, name: str, endpoint_name: str, *, local: bool = False) -> ManagedOnlineDeployment:
+        path = _deployments.record_path(self._endpoint_dir(endpoint_name), name)
+        if not path.is_file():
+            raise not_found("Deployment", name, f"endpoint '{endpoint_name}'")
+        record = read_record(path)
+        deployment = ManagedOnlineDeployment(
+            name=name,
+            endpoint_name=endpoint_name,
+            model=f"azureml:{record['model']}",
+            instance_type=record.get("instance_type"),
+            instance_count=record.get("instance_count"),
+            description=record.get("description"),
+            tags=record.get("tags") or {},
+            environment_variables=record.get("environment_variables") or {},
+        )
+        deployment._provisioning_state = "Succeeded"
+        return deployment
+
+    def list(self, endpoint_name: str, *, local: bool = False) -> Any:
+        names = self._client.online_endpoints._record(endpoint_name).get("deployments") or []
+        return paged(self.get(n, endpoint_name) for n in names)
+
+    def get_logs(
+        self, name: str, endpoint_name: str, lines: int, *, container_type: Any = None, **kwargs: Any
+    ) -> str:
+        self.get(name, endpoint_name)
+        log = self._endpoint_dir(endpoint_name) / "logs" / f"{name}.log"
+        text = log.read_text(errors="replace") if log.is_file() else ""
+        return "\n".join(text.splitlines()[-int(lines) :])
+
+    def begin_delete(self, name: str, endpoint_name: str, *, local: bool = False) -> LROPoller[None]:
+        """Stop and remove a deployment; as on Azure, not while it has live or mirrored traffic."""
+        self.get(name, endpoint_name)
+        endpoint = self._client.online_endpoints._record(endpoint_name)
+        if (endpoint.get("traffic") or {}).get(name) or (endpoint.get("mirror_traffic") or {}).get(name):
+            raise validation_error(
+                f"(UserError) Deployment '{name}' still has traffic: set it to 0 before deleting it.",
+                ErrorTarget.ONLINE_DEPLOYMENT,
+            )
+        folder = self._endpoint_dir(endpoint_name)
+        _deployments.stop(folder, name)
+        _deployments.record_path(folder, name).unlink()
+        shutil.rmtree(folder / "models" / name, ignore_errors=True)
+        endpoint["deployments"] = [d for d in endpoint["deployments"] if d != name]
+        endpoint["traffic"] = {k: v for k, v in (endpoint.get("traffic") or {}).items() if k != name}
+        endpoint["mirror_traffic"] = {
+            k: v for k, v in (endpoint.get("mirror_traffic") or {}).items() if k != name
+        }
+        self._client.online_endpoints._write(endpoint)
+        return completed(None)

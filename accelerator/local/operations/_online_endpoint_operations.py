@@ -1,0 +1,296 @@
+"""``ml_client.online_endpoints`` on the local backend: managed online endpoints on loopback.
+
+An endpoint is a gateway process on 127.0.0.1 (``_local_endpoints/_gateway.py``) in front of its
+deployments' scoring servers: it checks the endpoint key, splits traffic and mirrors requests.
+Processes outlive the kernel that started them; the store records them and ``invoke`` or the
+gateway restarts what has stopped. Deleting the endpoint stops every process it has.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import psutil
+from azure.ai.ml import operations as sdk_operations
+from azure.ai.ml.entities import EndpointAuthKeys, ManagedOnlineEndpoint, OnlineEndpoint
+from azure.ai.ml.exceptions import ErrorTarget
+from azure.core.exceptions import HttpResponseError
+from azure.core.polling import LROPoller
+
+from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
+from accelerator.local._local_endpoints import _deployments
+from accelerator.local._local_endpoints._server import free_port
+from accelerator.local._paging import paged
+from accelerator.local._poller import completed
+from accelerator.local._store import read_record, remove_tree, write_record
+from accelerator.local.operations._base import LocalOperations
+
+_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$")
+
+
+class OnlineEndpointOperations(LocalOperations):
+    _sdk_class = sdk_operations.OnlineEndpointOperations
+    _group = "online_endpoints"
+
+    def _root(self) -> Path:
+        return self._scope.require_workspace() / "online_endpoints"
+
+    def _folder(self, name: str) -> Path:
+        return self._root() / name
+
+    def _record(self, name: str) -> dict[str, Any]:
+        path = self._folder(name) / "endpoint.yaml"
+        if not path.is_file():
+            raise not_found("Online endpoint", name, f"workspace '{self._scope.workspace_name}'")
+        return read_record(path)
+
+    def _write(self, record: dict[str, Any]) -> None:
+        write_record(self._folder(record["name"]) / "endpoint.yaml", record)
+
+    # -- create, update, read --------------------------------------------------------------------
+
+    def begin_create_or_update(
+        self, endpoint: OnlineEndpoint, *, local: bool = False
+    ) -> LROPoller[OnlineEndpoint]:
+        if not isinstance(endpoint, ManagedOnlineEndpoint):
+            raise LocalBackendUnsupportedError(f"{type(endpoint).__name__}s", "Use a ManagedOnlineEndpoint.")
+        if not endpoint.name or not _NAME.match(endpoint.name):
+            raise validation_error(
+                f"(UserError) Invalid endpoint name '{endpoint.name}': 3 to 32 letters, digits and '-', "
+                "starting with a letter and not ending with '-'.",
+                ErrorTarget.ONLINE_ENDPOINT,
+            )
+        auth_mode = (endpoint.auth_mode or "key").lower()
+        if auth_mode != "key":
+            raise LocalBackendUnsupportedError(f"auth_mode '{endpoint.auth_mode}'", "Use auth_mode='key'.")
+        endpoint._to_rest_online_endpoint(self._location())  # the SDK's own checks and serialisation
+        path = self._folder(endpoint.name) / "endpoint.yaml"
+        record = (
+            read_record(path)
+            if path.is_file()
+            else {
+                "name": endpoint.name,
+                "keys": {"primary": secrets.token_urlsafe(32), "secondary": secrets.token_urlsafe(32)},
+                "deployments": [],
+                "gateway": None,
+            }
+        )
+        traffic = {k: int(v) for k, v in (endpoint.traffic or record.get("traffic") or {}).items()}
+        mirror = {
+            k: int(v) for k, v in (endpoint.mirror_traffic or record.get("mirror_traffic") or {}).items()
+        }
+        _check_traffic(traffic, mirror, record["deployments"])
+        record.update(
+            traffic=traffic,
+            mirror_traffic=mirror,
+            description=endpoint.description,
+            tags=dict(endpoint.tags or {}),
+            auth_mode="key",
+        )
+        self._write(record)
+        self._ensure_gateway(endpoint.name)
+        return completed(self.get(endpoint.name))
+
+    def get(self, name: str, *, local: bool = False) -> ManagedOnlineEndpoint:
+        record = self._record(name)
+        endpoint = ManagedOnlineEndpoint(
+            name=name,
+            auth_mode="key",
+            description=record.get("description"),
+            tags=record.get("tags") or {},
+            traffic=dict(record.get("traffic") or {}),
+            mirror_traffic=dict(record.get("mirror_traffic") or {}),
+        )
+        gateway = record.get("gateway") or {}
+        endpoint._scoring_uri = f"http://127.0.0.1:{gateway['port']}/score" if gateway else None
+        endpoint._provisioning_state = "Succeeded"
+        endpoint._id = self._scope.arm_id(
+            "workspaces", self._scope.workspace_name or "", "onlineEndpoints", name
+        )
+        return endpoint
+
+    def list(self, *, local: bool = False) -> Any:
+        root = self._root()
+        names = (
+            sorted(p.name for p in root.iterdir() if (p / "endpoint.yaml").is_file()) if root.is_dir() else []
+        )
+        return paged(self.get(n) for n in names)
+
+    def get_keys(self, name: str) -> EndpointAuthKeys:
+        keys = self._record(name)["keys"]
+        return EndpointAuthKeys(primary_key=keys["primary"], secondary_key=keys["secondary"])
+
+    def begin_regenerate_keys(self, name: str, *, key_type: str = "primary") -> LROPoller[None]:
+        if key_type not in ("primary", "secondary"):
+            raise validation_error(
+                f"key_type must be 'primary' or 'secondary', not '{key_type}'.", ErrorTarget.ONLINE_ENDPOINT
+            )
+        record = self._record(name)
+        record["keys"][key_type] = secrets.token_urlsafe(32)
+        self._write(record)
+        return completed(None)
+
+    def begin_delete(self, name: str | None = None, *, local: bool = False) -> LROPoller[None]:
+        """Stop the endpoint's gateway and every deployment's server, then remove it."""
+        if not name:
+            raise validation_error("Give the name of the endpoint to delete.", ErrorTarget.ONLINE_ENDPOINT)
+        record = self._record(name)
+        folder = self._folder(name)
+        for deployment in record.get("deployments") or []:
+            _deployments.stop(folder, deployment)
+        _stop_gateway(record)
+        remove_tree(folder)
+        return completed(None)
+
+    # -- scoring ---------------------------------------------------------------------------------
+
+    def invoke(
+        self,
+        endpoint_name: str,
+        *,
+        request_file: str | None = None,
+        deployment_name: str | None = None,
+        input_data: Any = None,
+        params_override: Any = None,
+        local: bool = False,
+        **kwargs: Any,
+    ) -> str:
+        """POST the request file to the scoring URI with the endpoint key, as the SDK does."""
+        if input_data is not None:
+            raise LocalBackendUnsupportedError("invoke with input_data", "Give a request_file.")
+        if not request_file:
+            raise validation_error(
+                "Give request_file: a JSON file with the request.", ErrorTarget.ONLINE_ENDPOINT
+            )
+        body = Path(request_file).read_bytes()
+        record = self._record(endpoint_name)
+        if deployment_name and deployment_name not in (record.get("deployments") or []):
+            raise not_found("Deployment", deployment_name, f"endpoint '{endpoint_name}'")
+        port = self._ensure_gateway(endpoint_name)
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {record['keys']['primary']}"}
+        if deployment_name:
+            headers["azureml-model-deployment"] = deployment_name
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/score", data=body, headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=120) as answer:
+                return answer.read().decode()
+        except urllib.error.HTTPError as error:
+            detail = error.read().decode(errors="replace")
+            raise HttpResponseError(message=f"({error.code}) {detail}") from None
+
+    # -- the gateway process ---------------------------------------------------------------------
+
+    def _ensure_gateway(self, name: str) -> int:
+        """The gateway's port, starting it (on its previous port when free) if it is not running."""
+        record = self._record(name)
+        gateway = record.get("gateway") or {}
+        if _alive(gateway) and _healthy(gateway["port"]):
+            return int(gateway["port"])
+        port = int(gateway["port"]) if gateway and _port_free(gateway["port"]) else free_port()
+        folder = self._folder(name)
+        (folder / "logs").mkdir(parents=True, exist_ok=True)
+        with open(folder / "logs" / "gateway.out", "ab") as output:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "accelerator.local._local_endpoints._gateway", str(folder), str(port)],
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 30
+        while not _healthy(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise HttpResponseError(
+                    message=f"The gateway of endpoint {name} did not start; see its logs."
+                )
+            time.sleep(0.1)
+        record = self._record(name)
+        record["gateway"] = {
+            "pid": process.pid,
+            "port": port,
+            "started": psutil.Process(process.pid).create_time(),
+        }
+        self._write(record)
+        return port
+
+    def _location(self) -> str:
+        workspace = read_record(self._scope.require_workspace() / "workspace.yaml")
+        return str(workspace.get("entity", {}).get("location") or "westeurope")
+
+
+def _check_traffic(traffic: dict[str, int], mirror: dict[str, int], deployments: list[str]) -> None:
+    """Azure ML's rules: known deployments, 0-100 each, live traffic adding up to 100 (or 0), and
+    mirrored traffic to at most one deployment, at most 50%, never one with live traffic."""
+    for name, share in {**traffic, **mirror}.items():
+        if name not in deployments:
+            raise validation_error(
+                f"(UserError) Traffic names deployment '{name}', which the endpoint does not have.",
+                ErrorTarget.ONLINE_ENDPOINT,
+            )
+        if not 0 <= share <= 100:
+            raise validation_error(f"(UserError) Traffic for '{name}' must be 0-100, not {share}.")
+    total = sum(traffic.values())
+    if total not in (0, 100):
+        raise validation_error(f"(UserError) The traffic must add up to 100; it adds up to {total}.")
+    live_mirrors = {n: s for n, s in mirror.items() if s}
+    if len(live_mirrors) > 1 or any(s > 50 for s in live_mirrors.values()):
+        raise validation_error("(UserError) Mirror traffic goes to one deployment, at most 50%.")
+    for name in live_mirrors:
+        if traffic.get(name):
+            raise validation_error(
+                f"(UserError) Deployment '{name}' has live traffic; it cannot also be mirrored."
+            )
+
+
+def _alive(process: dict[str, Any]) -> bool:
+    if not process:
+        return False
+    try:
+        found = psutil.Process(process["pid"])
+        return abs(found.create_time() - process.get("started", found.create_time())) < 0.01 and (
+            found.status() != psutil.STATUS_ZOMBIE
+        )
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
+            return answer.status == 200 and json.loads(answer.read()).get("status") == "Healthy"
+    except (OSError, ValueError):
+        return False
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", int(port)))
+        except OSError:
+            return False
+    return True
+
+
+def _stop_gateway(record: dict[str, Any]) -> None:
+    gateway = record.get("gateway") or {}
+    if not _alive(gateway):
+        return
+    process = psutil.Process(gateway["pid"])
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except psutil.TimeoutExpired:
+        process.kill()
