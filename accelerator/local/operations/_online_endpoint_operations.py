@@ -84,10 +84,9 @@ class OnlineEndpointOperations(LocalOperations):
                 "gateway": None,
             }
         )
-        traffic = {k: int(v) for k, v in (endpoint.traffic or record.get("traffic") or {}).items()}
-        mirror = {
-            k: int(v) for k, v in (endpoint.mirror_traffic or record.get("mirror_traffic") or {}).items()
-        }
+        # As a PUT on Azure: the entity's traffic replaces the endpoint's, an empty one included.
+        traffic = {k: int(v) for k, v in (endpoint.traffic or {}).items()}
+        mirror = {k: int(v) for k, v in (endpoint.mirror_traffic or {}).items()}
         _check_traffic(traffic, mirror, record["deployments"])
         record.update(
             traffic=traffic,
