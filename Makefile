@@ -56,10 +56,11 @@ lint: setup
 ## refresh: re-execute the notebooks in place (what `make book` does first), for committing
 refresh: notebooks
 
-## benchmark: time each notebook, the data generator, the job runner and the training pipeline
+## benchmark: time each notebook, the data generator, the job runner, the training pipeline, an endpoint
 benchmark: setup
 	$(BIN)/python tools/benchmark.py
 	$(BIN)/python tools/benchmark_training.py
+	$(BIN)/python tools/benchmark_endpoints.py
 
 clean:
 	rm -rf _build .accelerator

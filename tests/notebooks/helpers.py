@@ -17,6 +17,7 @@ ORDER = [
     "07_land_and_version_data",
     "08_track_and_train",
     "09_training_pipeline",
+    "10_deploy_online",
 ]
 SANITIZE = Path(__file__).resolve().parents[1] / "nbval_sanitize.cfg"
 
@@ -72,3 +73,21 @@ def outputs_of(notebook: nbformat.NotebookNode) -> list[list[dict]]:
             outputs.append({"type": output.output_type, "text": sanitized(text), "data": data})
         cells.append(outputs)
     return cells
+
+
+def processes_of(store: Path) -> list[str]:
+    """Command lines of live processes serving from ``store``: endpoint gateways name its folder,
+    scoring servers have their model folder under it in AZUREML_MODEL_DIR."""
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                continue
+            command = " ".join(process.info["cmdline"] or [])
+            if str(store) in command or process.environ().get("AZUREML_MODEL_DIR", "").startswith(str(store)):
+                found.append(command)
+        except psutil.Error:
+            continue
+    return found

@@ -58,6 +58,12 @@ def test_training_takes_its_parameters(fresh_store, tmp_path):
     assert trained.count("BLOCK: challenger vs champion v1") == 2
     assert "versions: [1]; champion: version 1" in trained
 
+    # With one version there is no previous champion to roll out from: week 10 says so.
+    with pytest.raises(PapermillExecutionError) as raised:
+        run("10_deploy_online", tmp_path, project="fares", model_name="fares-model")
+    assert raised.value.ename == "PrerequisiteError"
+    assert "run 09_training_pipeline.ipynb first" in raised.value.evalue
+
 
 def test_a_margin_out_of_range_stops_before_anything_runs(fresh_store, tmp_path):
     with pytest.raises(PapermillExecutionError) as raised:

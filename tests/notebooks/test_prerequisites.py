@@ -6,7 +6,13 @@ import pytest
 from helpers import run
 from papermill.exceptions import PapermillExecutionError
 
-LATER = ["06_connect_and_validate", "07_land_and_version_data", "08_track_and_train", "09_training_pipeline"]
+LATER = [
+    "06_connect_and_validate",
+    "07_land_and_version_data",
+    "08_track_and_train",
+    "09_training_pipeline",
+    "10_deploy_online",
+]
 
 
 @pytest.mark.parametrize("name", LATER)

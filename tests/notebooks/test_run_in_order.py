@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import ORDER, outputs_of, run, text_of
+from helpers import ORDER, outputs_of, processes_of, run, text_of
 
 from tools.notebooks import notebooks_in_order
 
@@ -30,6 +30,11 @@ def test_notebooks_run_in_order_then_again(fresh_store, tmp_path):
     assert "BLOCK: challenger vs champion v1" in training  # the deliberately worse one
     assert "PROMOTE: challenger vs champion v1" in training  # the sweep's best
     assert "versions: [1, 2]; champion: version 2" in training
+    deploying = text_of(first["10_deploy_online"])
+    assert "without the key: 401" in deploying
+    assert "traffic {'blue': 0, 'green': 100}: 50 requests, all answered" in deploying
+    assert "deployments now: ['green']" in deploying
+    assert not processes_of(fresh_store)  # the endpoint is deleted: nothing keeps running
 
     # Run twice in a row: nothing fails, nothing is registered twice, and every output is the
     # same (what nbval and `make book` rely on).
@@ -49,3 +54,4 @@ def test_notebooks_run_in_order_then_again(fresh_store, tmp_path):
     assert "PROMOTE" not in retraining
     assert retraining.count("BLOCK: challenger vs champion v2") == 3
     assert "versions: [1, 2]; champion: version 2" in retraining
+    assert not processes_of(fresh_store)

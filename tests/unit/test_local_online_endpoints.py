@@ -37,13 +37,15 @@ IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20250601.v1"
 
 
 def _ours(home: Path) -> list[psutil.Process]:
+    """Live processes of this store: gateways name its folder, scoring servers get their model
+    folder in AZUREML_MODEL_DIR."""
     found = []
     for process in psutil.process_iter(["cmdline"]):
         try:
-            if (
-                str(home) in " ".join(process.info["cmdline"] or [])
-                and process.status() != psutil.STATUS_ZOMBIE
-            ):
+            if process.status() == psutil.STATUS_ZOMBIE:
+                continue
+            named = str(home) in " ".join(process.info["cmdline"] or [])
+            if named or process.environ().get("AZUREML_MODEL_DIR", "").startswith(str(home)):
                 found.append(process)
         except psutil.Error:
             continue
