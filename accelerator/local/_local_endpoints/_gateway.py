@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from accelerator.local._local_endpoints._deployments import ensure_running
+from accelerator.local._local_endpoints._deployments import ensure_running, record_path, server_of
 from accelerator.local._store import read_record
 
 _lock = threading.Lock()
@@ -45,15 +45,24 @@ def choose(traffic: dict[str, int], draw: float) -> str | None:
 
 
 def forward(endpoint_dir: Path, deployment: str, body: bytes, content_type: str) -> tuple[int, bytes]:
-    server = ensure_running(endpoint_dir, deployment)
-    request = urllib.request.Request(
-        server.url + "/score", data=body, headers={"Content-Type": content_type}, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=120) as answer:
-            return answer.status, answer.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
+    """The deployment's answer. Its server is checked (and restarted) only when it cannot be reached,
+    so a request to a running server costs one local round trip."""
+    server = server_of(read_record(record_path(endpoint_dir, deployment)))
+    for attempt in range(2):
+        if server is None or attempt:
+            server = ensure_running(endpoint_dir, deployment)
+        request = urllib.request.Request(
+            server.url + "/score", data=body, headers={"Content-Type": content_type}, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=120) as answer:
+                return answer.status, answer.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+        except (urllib.error.URLError, ConnectionError):
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 class Gateway(BaseHTTPRequestHandler):
