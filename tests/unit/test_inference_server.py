@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import psutil
 import pytest
+from workload_models import save_linear_taxi_model
 
-from accelerator.data import generate_trips
 from accelerator.local._local_endpoints._server import (
     INFERENCE_PYTHON_VARIABLE,
     InferenceServer,
@@ -26,17 +25,8 @@ SCORE = WORKLOAD / "score"
 @pytest.fixture(scope="module")
 def model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object, pd.DataFrame]:
     """A linear taxi fare model saved by the workload's own train.py, in a deployment's layout."""
-    sys.path.insert(0, str(WORKLOAD / "src"))
-    try:
-        import features
-        import train
-    finally:
-        sys.path.remove(str(WORKLOAD / "src"))
-    frame, _ = features.engineer_features(generate_trips(2_000, seed=3))
-    x = frame[list(features.FEATURE_COLUMNS)]
-    fitted = train.build_model({"model": "linear", "alpha": 1.0}).fit(x, frame[features.TARGET])
     root = tmp_path_factory.mktemp("azureml-models") / "taxi-fare" / "1"
-    train.save_model(fitted, root / "model", x)
+    fitted, x = save_linear_taxi_model(root / "model", rows=2_000, seed=3)
     return root, fitted, x
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -26,8 +25,8 @@ from azure.ai.ml.entities import (
 )
 from azure.ai.ml.exceptions import ValidationException
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from workload_models import save_linear_taxi_model
 
-from accelerator.data import generate_trips
 from accelerator.local import LocalBackendUnsupportedError, LocalMLClient
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,18 +60,9 @@ def setup(
     client = LocalMLClient("mlw-endpoints", resource_group_name="rg-endpoints", home=home)
     client.workspaces.begin_create(Workspace(name="mlw-endpoints", location="westeurope")).result()
     client.environments.create_or_update(Environment(name="taxi-train", version="1", image=IMAGE))
-    sys.path.insert(0, str(WORKLOAD / "src"))
-    try:
-        import features
-        import train
-    finally:
-        sys.path.remove(str(WORKLOAD / "src"))
-    frame, _ = features.engineer_features(generate_trips(1_000, seed=5))
-    x = frame[list(features.FEATURE_COLUMNS)]
     for index, alpha in enumerate((1.0, 1000.0)):
         folder = tmp_path_factory.mktemp("model") / f"model-{index}"
-        fitted = train.build_model({"model": "linear", "alpha": alpha}).fit(x, frame[features.TARGET])
-        train.save_model(fitted, folder, x)
+        _, x = save_linear_taxi_model(folder, rows=1_000, seed=5, alpha=alpha)
         client.models.create_or_update(Model(name="taxi-fare", path=str(folder), type="mlflow_model"))
     client.online_endpoints.begin_create_or_update(
         ManagedOnlineEndpoint(name=ENDPOINT, auth_mode="key")
