@@ -9,6 +9,8 @@ from typing import Any
 from azure.ai.ml import MLClient
 from azure.ai.ml.entities import (
     AmlCompute,
+    BatchDeployment,
+    BatchEndpoint,
     Component,
     Data,
     Datastore,
@@ -26,6 +28,8 @@ from accelerator.local._exceptions import LocalBackendUnsupportedError
 from accelerator.local._fsspec import register as register_fsspec
 from accelerator.local._scope import LOCAL_SUBSCRIPTION_ID, LocalScope
 from accelerator.local.operations import (
+    BatchDeploymentOperations,
+    BatchEndpointOperations,
     ComponentOperations,
     ComputeOperations,
     DataOperations,
@@ -43,8 +47,6 @@ HOME_VARIABLE = "ACCELERATOR_HOME"
 
 # MLClient operation groups that later chapters bring to the local backend.
 _NOT_YET = (
-    "batch_endpoints",
-    "batch_deployments",
     "schedules",
     "connections",
     "feature_stores",
@@ -112,6 +114,8 @@ class LocalMLClient:
         self.jobs = JobOperations(self._scope, self)
         self.online_endpoints = OnlineEndpointOperations(self._scope)
         self.online_deployments = OnlineDeploymentOperations(self._scope, self)
+        self.batch_endpoints = BatchEndpointOperations(self._scope, self)
+        self.batch_deployments = BatchDeploymentOperations(self._scope, self)
         for group in _NOT_YET:
             setattr(self, group, _NotYetSupported(group))
 
@@ -160,6 +164,10 @@ class LocalMLClient:
             return self.online_endpoints.begin_create_or_update(entity)
         if isinstance(entity, OnlineDeployment):
             return self.online_deployments.begin_create_or_update(entity)
+        if isinstance(entity, BatchEndpoint):
+            return self.batch_endpoints.begin_create_or_update(entity)
+        if isinstance(entity, BatchDeployment):
+            return self.batch_deployments.begin_create_or_update(entity)
         raise LocalBackendUnsupportedError(f"begin_create_or_update for {type(entity).__name__}")
 
     def __getattr__(self, item: str) -> Any:

@@ -1,5 +1,7 @@
 """Local operation groups, one module per ``MLClient`` attribute, named as in ``azure.ai.ml.operations``."""
 
+from accelerator.local.operations._batch_deployment_operations import BatchDeploymentOperations
+from accelerator.local.operations._batch_endpoint_operations import BatchEndpointOperations
 from accelerator.local.operations._component_operations import ComponentOperations
 from accelerator.local.operations._compute_operations import ComputeOperations
 from accelerator.local.operations._data_operations import DataOperations
@@ -13,6 +15,8 @@ from accelerator.local.operations._registry_operations import RegistryOperations
 from accelerator.local.operations._workspace_operations import WorkspaceOperations
 
 __all__ = [
+    "BatchDeploymentOperations",
+    "BatchEndpointOperations",
     "ComponentOperations",
     "ComputeOperations",
     "DataOperations",

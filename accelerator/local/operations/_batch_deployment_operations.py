@@ -1,0 +1,293 @@
+"""``ml_client.batch_deployments`` on the local backend: what a batch scoring job runs.
+
+A deployment names a registered model, a compute cluster, the mini-batch settings and either a
+scoring script with its environment or, for an MLflow model, nothing: Azure ML then supplies a
+scoring script (here ``_local_endpoints/mlflow_batch_score.py``). Unset settings take Azure ML's
+defaults, which ``get`` returns as the service does.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from azure.ai.ml import operations as sdk_operations
+from azure.ai.ml._restclient.arm_ml_service import models as rest_models
+from azure.ai.ml._utils.utils import to_iso_duration_format
+from azure.ai.ml.constants import AssetTypes
+from azure.ai.ml.entities import BatchDeployment, Model, PipelineComponentBatchDeployment
+from azure.ai.ml.exceptions import ErrorTarget
+from azure.core.polling import LROPoller
+
+from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
+from accelerator.local._paging import paged
+from accelerator.local._poller import completed
+from accelerator.local._store import read_record, write_record
+from accelerator.local._validation import check_name
+from accelerator.local.operations._base import LocalOperations
+from accelerator.local.operations._operation_orchestrator import LocalOrchestrator, parse_reference
+
+_MLFLOW_SCORER = Path(__file__).resolve().parents[1] / "_local_endpoints" / "mlflow_batch_score.py"
+# What a no-code MLflow deployment runs in: a curated environment (locally, this machine's Python).
+MLFLOW_ENVIRONMENT = "azureml://registries/azureml/environments/mlflow-py312-inference/labels/latest"
+# Azure ML's defaults for the settings a deployment leaves out.
+DEFAULTS: dict[str, Any] = {
+    "mini_batch_size": 10,
+    "max_concurrency_per_instance": 1,
+    "instance_count": 1,
+    "error_threshold": -1,
+    "max_retries": 3,
+    "timeout": 30,
+    "output_action": "append_row",
+    "output_file_name": "predictions.csv",
+    "logging_level": "info",
+}
+
+
+class BatchDeploymentOperations(LocalOperations):
+    _sdk_class = sdk_operations.BatchDeploymentOperations
+    _group = "batch_deployments"
+
+    def __init__(self, scope: Any, client: Any) -> None:
+        super().__init__(scope)
+        self._client = client
+        self._orchestrator = LocalOrchestrator(scope, client)
+
+    def _path(self, name: str, endpoint_name: str) -> Path:
+        self._client.batch_endpoints._record(endpoint_name)  # the SDK's not-found error first
+        return self._client.batch_endpoints._folder(endpoint_name) / "deployments" / f"{name}.yaml"
+
+    def _record(self, name: str, endpoint_name: str) -> dict[str, Any]:
+        path = self._path(name, endpoint_name)
+        if not path.is_file():
+            raise not_found("Batch deployment", name, f"batch endpoint '{endpoint_name}'")
+        return read_record(path)
+
+    def begin_create_or_update(
+        self, deployment: BatchDeployment, *, skip_script_validation: bool = False, **kwargs: Any
+    ) -> LROPoller[BatchDeployment]:
+        if isinstance(deployment, PipelineComponentBatchDeployment) or not isinstance(
+            deployment, BatchDeployment
+        ):
+            raise LocalBackendUnsupportedError(
+                f"{type(deployment).__name__}s", "Use a ModelBatchDeployment (a model and its scoring)."
+            )
+        check_name("deployment", deployment.name, ErrorTarget.BATCH_DEPLOYMENT)
+        if not deployment.endpoint_name:
+            raise validation_error(
+                "(UserError) The deployment needs endpoint_name.", ErrorTarget.BATCH_DEPLOYMENT
+            )
+        endpoint = self._client.batch_endpoints._record(deployment.endpoint_name)
+        deployment._to_rest_object(location="local")  # the SDK's own checks and serialisation
+        settings = _settings(deployment)
+        model, model_type = self._model(deployment.model)
+        compute = self._orchestrator.compute(deployment.compute)
+        if not compute or compute in ("local", "serverless"):
+            raise validation_error(
+                "(UserError) A batch deployment runs on a compute cluster: "
+                "set compute to an AmlCompute name.",
+                ErrorTarget.BATCH_DEPLOYMENT,
+            )
+        folder = self._client.batch_endpoints._folder(deployment.endpoint_name)
+        if deployment.code_configuration is not None:
+            code, _, _ = self._orchestrator.code(deployment.code_configuration.code, deployment._base_path)
+            script = deployment.code_configuration.scoring_script
+            if not skip_script_validation and not (Path(code) / script).is_file():
+                raise validation_error(
+                    f"(UserError) The scoring script '{script}' is not in the code folder.",
+                    ErrorTarget.BATCH_DEPLOYMENT,
+                )
+            if deployment.environment is None:
+                raise validation_error(
+                    "(UserError) A deployment with a scoring script needs an environment.",
+                    ErrorTarget.BATCH_DEPLOYMENT,
+                )
+            environment = self._orchestrator.environment(deployment.environment)
+        else:
+            if model_type != AssetTypes.MLFLOW_MODEL:
+                raise validation_error(
+                    "(UserError) A deployment without code_configuration must deploy an mlflow_model; "
+                    "give a scoring script for other models.",
+                    ErrorTarget.BATCH_DEPLOYMENT,
+                )
+            code_dir = folder / "code" / deployment.name
+            code_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(_MLFLOW_SCORER, code_dir / _MLFLOW_SCORER.name)
+            code, script, environment = str(code_dir), _MLFLOW_SCORER.name, MLFLOW_ENVIRONMENT
+        record = {
+            "name": deployment.name,
+            "endpoint_name": deployment.endpoint_name,
+            "model": model,
+            "model_type": model_type,
+            "code": code,
+            "scoring_script": script,
+            "no_code": deployment.code_configuration is None,
+            "environment": environment,
+            "compute": compute,
+            "settings": settings,
+            "environment_variables": {
+                str(k): str(v) for k, v in (deployment.environment_variables or {}).items()
+            },
+            "description": deployment.description,
+            "tags": dict(deployment.tags or {}),
+            "properties": dict(deployment.properties or {}),
+        }
+        write_record(self._path(deployment.name, deployment.endpoint_name), record)
+        if deployment.name not in endpoint["deployments"]:
+            endpoint["deployments"].append(deployment.name)
+            self._client.batch_endpoints._write(endpoint)
+        return completed(self.get(deployment.name, deployment.endpoint_name))
+
+    def _model(self, model: Any) -> tuple[str, str]:
+        """``name:version`` of the registered model, and its type."""
+        if isinstance(model, Model):
+            if not (model.name and model.version):
+                raise LocalBackendUnsupportedError(
+                    "inline models", "Register the model and deploy it by name."
+                )
+            model = f"{model.name}:{model.version}"
+        if not isinstance(model, str):
+            raise validation_error("(UserError) The deployment needs a model.", ErrorTarget.BATCH_DEPLOYMENT)
+        name, version, label = parse_reference(model)
+        registered = self._client.models.get(name, version=version, label=label)
+        return f"{registered.name}:{registered.version}", registered.type
+
+    def get(self, name: str, endpoint_name: str) -> BatchDeployment:
+        record = self._record(name, endpoint_name)
+        settings = record["settings"]
+        properties: dict[str, Any] = {
+            "description": record.get("description"),
+            "properties": record.get("properties") or {},
+            "model": {"referenceType": "Id", "assetId": self._model_id(record["model"])},
+            "compute": record["compute"],
+            "resources": {"instanceCount": settings["instance_count"]},
+            "miniBatchSize": settings["mini_batch_size"],
+            "maxConcurrencyPerInstance": settings["max_concurrency_per_instance"],
+            "errorThreshold": settings["error_threshold"],
+            "retrySettings": {
+                "maxRetries": settings["max_retries"],
+                "timeout": to_iso_duration_format(settings["timeout"]),
+            },
+            "outputAction": "AppendRow" if settings["output_action"] == "append_row" else "SummaryOnly",
+            "outputFileName": settings["output_file_name"],
+            "loggingLevel": settings["logging_level"].capitalize(),
+            "environmentVariables": record.get("environment_variables") or {},
+            "provisioningState": "Succeeded",
+        }
+        if not record.get("no_code"):
+            properties["codeConfiguration"] = {
+                "codeId": record["code"],
+                "scoringScript": record["scoring_script"],
+            }
+            properties["environmentId"] = record["environment"]
+        body = {
+            "id": self._scope.arm_id(
+                "workspaces",
+                self._scope.workspace_name or "",
+                "batchEndpoints",
+                endpoint_name,
+                "deployments",
+                name,
+            ),
+            "name": name,
+            "location": "local",
+            "tags": record.get("tags") or {},
+            "properties": properties,
+        }
+        deployment = BatchDeployment._from_rest_object(rest_models.BatchDeployment(body))
+        deployment.endpoint_name = endpoint_name
+        return deployment
+
+    def _model_id(self, model: str) -> str:
+        name, _, version = model.partition(":")
+        return self._scope.arm_id(
+            "workspaces", self._scope.workspace_name or "", "models", name, "versions", version
+        )
+
+    def list(self, endpoint_name: str) -> Any:
+        names = self._client.batch_endpoints._record(endpoint_name).get("deployments") or []
+        return paged(self.get(n, endpoint_name) for n in names)
+
+    def list_jobs(self, endpoint_name: str, *, name: str | None = None) -> Any:
+        jobs = self._client.batch_endpoints.list_jobs(endpoint_name)
+        if name is None:
+            return jobs
+        self._record(name, endpoint_name)
+        return paged(
+            job
+            for job in jobs
+            if (self._client.jobs.get(job.name).properties or {}).get("azureml.batchDeployment") == name
+        )
+
+    def begin_delete(self, name: str, endpoint_name: str) -> LROPoller[None]:
+        """Remove a deployment; as on Azure, not the endpoint's default while others remain."""
+        self._record(name, endpoint_name)
+        endpoint = self._client.batch_endpoints._record(endpoint_name)
+        others = [d for d in endpoint["deployments"] if d != name]
+        if endpoint.get("default_deployment") == name and others:
+            raise validation_error(
+                f"(UserError) Deployment '{name}' is the default of batch endpoint '{endpoint_name}': "
+                f"make another deployment the default first ({', '.join(others)}).",
+                ErrorTarget.BATCH_DEPLOYMENT,
+            )
+        self._path(name, endpoint_name).unlink()
+        shutil.rmtree(self._client.batch_endpoints._folder(endpoint_name) / "code" / name, ignore_errors=True)
+        endpoint["deployments"] = others
+        if endpoint.get("default_deployment") == name:
+            endpoint["default_deployment"] = None
+        self._client.batch_endpoints._write(endpoint)
+        return completed(None)
+
+
+def _settings(deployment: BatchDeployment) -> dict[str, Any]:
+    """The deployment's settings, Azure ML's defaults for those unset, each checked."""
+    retry = deployment.retry_settings
+    resources = getattr(deployment, "resources", None)
+    given = {
+        "mini_batch_size": deployment.mini_batch_size,
+        "max_concurrency_per_instance": deployment.max_concurrency_per_instance,
+        "instance_count": getattr(resources, "instance_count", None)
+        or getattr(deployment, "instance_count", None),
+        "error_threshold": deployment.error_threshold,
+        "max_retries": getattr(retry, "max_retries", None),
+        "timeout": getattr(retry, "timeout", None),
+        "output_action": deployment.output_action,
+        "output_file_name": deployment.output_file_name,
+        "logging_level": deployment.logging_level,
+    }
+    settings = {key: DEFAULTS[key] if value is None else value for key, value in given.items()}
+    settings["output_action"] = str(getattr(settings["output_action"], "value", settings["output_action"]))
+    settings["output_action"] = settings["output_action"].lower().replace("appendrow", "append_row")
+    settings["output_action"] = settings["output_action"].replace("summaryonly", "summary_only")
+    settings["logging_level"] = str(settings["logging_level"]).lower()
+    minimums = {
+        "mini_batch_size": 1,
+        "max_concurrency_per_instance": 1,
+        "instance_count": 1,
+        "error_threshold": -1,
+    }
+    for key, least in {**minimums, "max_retries": 0}.items():
+        if not isinstance(settings[key], int) or settings[key] < least:
+            raise validation_error(
+                f"(UserError) {key} must be a whole number of at least {least}, not {settings[key]!r}.",
+                ErrorTarget.BATCH_DEPLOYMENT,
+            )
+    if not isinstance(settings["timeout"], (int, float)) or settings["timeout"] <= 0:
+        raise validation_error(
+            f"(UserError) retry_settings.timeout must be a number of seconds above 0, "
+            f"not {settings['timeout']!r}.",
+            ErrorTarget.BATCH_DEPLOYMENT,
+        )
+    if settings["output_action"] not in ("append_row", "summary_only"):
+        raise validation_error(
+            f"(UserError) output_action must be append_row or summary_only, "
+            f"not {settings['output_action']!r}.",
+            ErrorTarget.BATCH_DEPLOYMENT,
+        )
+    if settings["logging_level"] not in ("debug", "info", "warning"):
+        raise validation_error(
+            f"(UserError) logging_level must be debug, info or warning, not {settings['logging_level']!r}.",
+            ErrorTarget.BATCH_DEPLOYMENT,
+        )
+    return settings
