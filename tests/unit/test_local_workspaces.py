@@ -391,8 +391,8 @@ def test_unsupported_methods_name_themselves(ml_client: LocalMLClient) -> None:
 def test_operation_groups_of_later_chapters_name_the_call(ml_client: LocalMLClient) -> None:
     with pytest.raises(LocalBackendUnsupportedError, match=r"ml_client\.schedules\.begin_create_or_update"):
         ml_client.schedules.begin_create_or_update(object())
-    with pytest.raises(LocalBackendUnsupportedError, match=r"ml_client\.batch_endpoints\.begin_create"):
-        ml_client.batch_endpoints.begin_create_or_update(object())
+    with pytest.raises(LocalBackendUnsupportedError, match=r"ml_client\.connections\.get"):
+        ml_client.connections.get("my-connection")
 
 
 def test_unknown_attributes_are_attribute_errors(ml_client: LocalMLClient) -> None:
