@@ -16,6 +16,8 @@ import psutil
 import pytest
 from azure.ai.ml.entities import (
     CodeConfiguration,
+    DataCollector,
+    DeploymentCollection,
     Environment,
     KubernetesOnlineEndpoint,
     ManagedOnlineDeployment,
@@ -224,6 +226,87 @@ def test_a_stopped_deployment_is_restarted_on_demand(setup, tmp_path: Path) -> N
     request.write_bytes(_body(setup))
     assert "predictions" in client.online_endpoints.invoke(ENDPOINT, request_file=str(request))
     assert read_record(record_path(folder, "blue"))["server"]["pid"] != before
+
+
+def _collected(client: LocalMLClient, deployment: str, collection: str, count: int = 0) -> list[dict]:
+    """The events of one collection, in the default datastore where Azure ML writes them. Data is
+    written after the caller has its answer: wait (up to 10 s) until ``count`` events are there."""
+    from accelerator.local._storage import datastore_filesystem
+
+    fs, root = datastore_filesystem(client._scope.require_workspace(), "workspaceblobstore")
+    pattern = f"{root}/modelDataCollector/{ENDPOINT}/{deployment}/{collection}/*/*/*/*/*.jsonl"
+    deadline = time.monotonic() + 10
+    while True:
+        events = [json.loads(line) for path in sorted(fs.glob(pattern)) for line in fs.cat(path).splitlines()]
+        if len(events) >= count or time.monotonic() > deadline:
+            return events
+        time.sleep(0.1)
+
+
+def test_data_collection_writes_inputs_and_outputs_by_hour(setup, tmp_path: Path) -> None:
+    client, columns, rows = setup
+    green = client.online_deployments.get("green", ENDPOINT)
+    green.data_collector = DataCollector(
+        collections={
+            name: DeploymentCollection(enabled="true")
+            for name in ("model_inputs", "model_outputs", "request", "response")
+        }
+    )
+    client.online_deployments.begin_create_or_update(green).result()
+    assert sorted(client.online_deployments.get("green", ENDPOINT).data_collector.collections) == [
+        "model_inputs",
+        "model_outputs",
+        "request",
+        "response",
+    ]
+    request = tmp_path / "request.json"
+    request.write_bytes(_body(setup))
+    answers = [
+        json.loads(
+            client.online_endpoints.invoke(ENDPOINT, request_file=str(request), deployment_name="green")
+        )
+        for _ in range(3)
+    ]
+    inputs = _collected(client, "green", "model_inputs", 3)
+    outputs = _collected(client, "green", "model_outputs", 3)
+    assert len(inputs) == len(outputs) == 3
+    # Each request's inputs as rows, joined to its outputs by the correlation id.
+    assert inputs[0]["data"] == [dict(zip(columns, row, strict=True)) for row in rows]
+    by_request = {event["correlationid"]: event for event in outputs}
+    for event in inputs:
+        predictions = [o["prediction"] for o in by_request[event["correlationid"]]["data"]]
+        assert predictions == answers[0]["predictions"]
+    assert _collected(client, "green", "request", 3)[0]["data"] == json.loads(_body(setup))
+    assert _collected(client, "green", "response", 3)[0]["data"] == answers[0]
+    assert inputs[0]["modelversion"] == "taxi-fare:2"
+    # A bad request is answered 400 and not collected.
+    request.write_text("not json")
+    with pytest.raises(HttpResponseError):
+        client.online_endpoints.invoke(ENDPOINT, request_file=str(request), deployment_name="green")
+    assert len(_collected(client, "green", "request")) == 3
+
+
+def test_a_scoring_script_collects_payloads_only_and_says_so(setup, tmp_path: Path) -> None:
+    client = setup[0]
+    blue = client.online_deployments.get("blue", ENDPOINT)
+    blue.code_configuration = CodeConfiguration(code=str(WORKLOAD / "score"), scoring_script="score.py")
+    blue.environment = "azureml:taxi-train@latest"
+    blue.data_collector = DataCollector(
+        collections={
+            "model_inputs": DeploymentCollection(enabled="true"),
+            "request": DeploymentCollection(enabled="true"),
+        }
+    )
+    with pytest.warns(UserWarning, match="azureml-ai-monitoring"):
+        client.online_deployments.begin_create_or_update(blue).result()
+    request = tmp_path / "request.json"
+    request.write_bytes(_body(setup))
+    client.online_endpoints.invoke(ENDPOINT, request_file=str(request), deployment_name="blue")
+    assert len(_collected(client, "blue", "request", 1)) == 1
+    assert _collected(client, "blue", "model_inputs") == []
+    blue.data_collector = DataCollector(collections={"features": DeploymentCollection(enabled="true")})
+    with pytest.raises(ValidationException, match="Unknown data collection"):
+        client.online_deployments.begin_create_or_update(blue)
 
 
 def test_refusals(setup) -> None:

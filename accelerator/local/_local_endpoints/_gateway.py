@@ -8,7 +8,8 @@
   to the endpoint's traffic;
 - a deployment with mirror traffic also gets that share of requests as copies, whose answers are
   discarded (logged, for comparison);
-- a deployment whose server has stopped is started again before it answers.
+- a deployment whose server has stopped is started again before it answers;
+- an answered request's data is collected as the deployment's ``data_collector`` says (``_collect``).
 
 The endpoint record is read on every request, so traffic and key changes apply at once.
 """
@@ -25,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from accelerator.local._local_endpoints._collect import collect
 from accelerator.local._local_endpoints._deployments import ensure_running, record_path, server_of
 from accelerator.local._store import read_record
 
@@ -115,9 +117,18 @@ class Gateway(BaseHTTPRequestHandler):
                 threading.Thread(target=self._mirror, args=(mirror, body, content_type), daemon=True).start()
         status, answer = forward(self.endpoint_dir, chosen, body, content_type)
         self._answer(status, answer, chosen)
+        self._collect(chosen, body, status, answer)
+
+    def _collect(self, deployment: str, body: bytes, status: int, answer: bytes) -> None:
+        """The deployment's data collection, after the caller has its answer."""
+        if 200 <= status < 300:
+            record = read_record(record_path(self.endpoint_dir, deployment))
+            workspace = self.endpoint_dir.parents[1]
+            collect(workspace, self.endpoint_dir.name, deployment, record, body, answer)
 
     def _mirror(self, deployment: str, body: bytes, content_type: str) -> None:
         status, answer = forward(self.endpoint_dir, deployment, body, content_type)
+        self._collect(deployment, body, status, answer)
         line = json.dumps(
             {
                 "deployment": deployment,

@@ -9,17 +9,24 @@ ML gives it one. ``begin_create_or_update`` returns when the server answers its 
 from __future__ import annotations
 
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any
 
 from azure.ai.ml import operations as sdk_operations
 from azure.ai.ml.constants import AssetTypes
-from azure.ai.ml.entities import ManagedOnlineDeployment, Model, OnlineDeployment
+from azure.ai.ml.entities import (
+    DataCollector,
+    DeploymentCollection,
+    ManagedOnlineDeployment,
+    Model,
+    OnlineDeployment,
+)
 from azure.ai.ml.exceptions import ErrorTarget
 from azure.core.polling import LROPoller
 
 from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
-from accelerator.local._local_endpoints import _deployments
+from accelerator.local._local_endpoints import _collect, _deployments
 from accelerator.local._paging import paged
 from accelerator.local._poller import completed
 from accelerator.local._store import read_record, write_record
@@ -75,6 +82,21 @@ class OnlineDeploymentOperations(LocalOperations):
             code_dir.mkdir(parents=True, exist_ok=True)
             shutil.copy2(_MLFLOW_SCORER, code_dir / "score.py")
             code, script, environment = str(code_dir), "score.py", None
+        try:
+            collection = _collect.settings_of(deployment.data_collector)
+        except ValueError as error:
+            raise validation_error(f"(UserError) {error}", ErrorTarget.ONLINE_DEPLOYMENT) from None
+        if collection and deployment.code_configuration is not None:
+            model_data = sorted(set(collection["collections"]) & set(_collect.MODEL_DATA))
+            if model_data:
+                warnings.warn(
+                    f"Deployment {deployment.name} has a scoring script: Azure ML collects "
+                    f"{' and '.join(model_data)} only where the script calls azureml-ai-monitoring's "
+                    "Collector, which the local backend does not emulate. It collects the request and "
+                    "response payloads of every deployment, and model inputs and outputs of no-code "
+                    "MLflow deployments.",
+                    stacklevel=2,
+                )
         path = _deployments.record_path(folder, deployment.name)
         record = read_record(path) if path.is_file() else {}
         record.update(
@@ -90,6 +112,8 @@ class OnlineDeploymentOperations(LocalOperations):
             },
             instance_type=deployment.instance_type,
             instance_count=deployment.instance_count or 1,
+            no_code=deployment.code_configuration is None,
+            data_collector=collection,
             description=deployment.description,
             tags=dict(deployment.tags or {}),
         )
@@ -136,6 +160,7 @@ class OnlineDeploymentOperations(LocalOperations):
             description=record.get("description"),
             tags=record.get("tags") or {},
             environment_variables=record.get("environment_variables") or {},
+            data_collector=_data_collector(record.get("data_collector")),
         )
         deployment._provisioning_state = "Succeeded"
         return deployment
@@ -172,3 +197,12 @@ class OnlineDeploymentOperations(LocalOperations):
         }
         self._client.online_endpoints._write(endpoint)
         return completed(None)
+
+
+def _data_collector(settings: dict[str, Any] | None) -> DataCollector | None:
+    if not settings:
+        return None
+    return DataCollector(
+        collections={name: DeploymentCollection(enabled="true") for name in settings["collections"]},
+        sampling_rate=settings["sampling_rate"],
+    )
