@@ -18,6 +18,7 @@ ORDER = [
     "08_track_and_train",
     "09_training_pipeline",
     "10_deploy_online",
+    "10b_score_in_batch",
 ]
 SANITIZE = Path(__file__).resolve().parents[1] / "nbval_sanitize.cfg"
 

@@ -63,6 +63,11 @@ def test_training_takes_its_parameters(fresh_store, tmp_path):
         run("10_deploy_online", tmp_path, project="fares", model_name="fares-model")
     assert raised.value.ename == "PrerequisiteError"
     assert "run 09_training_pipeline.ipynb first" in raised.value.evalue
+    # Batch scoring needs the scoring environment that week 10's rollout registers.
+    with pytest.raises(PapermillExecutionError) as raised:
+        run("10b_score_in_batch", tmp_path, project="fares", model_name="fares-model")
+    assert raised.value.ename == "PrerequisiteError"
+    assert "run 10_deploy_online.ipynb first" in raised.value.evalue
 
 
 def test_a_margin_out_of_range_stops_before_anything_runs(fresh_store, tmp_path):

@@ -12,6 +12,7 @@ LATER = [
     "08_track_and_train",
     "09_training_pipeline",
     "10_deploy_online",
+    "10b_score_in_batch",
 ]
 
 

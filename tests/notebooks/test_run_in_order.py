@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 from helpers import ORDER, outputs_of, processes_of, run, text_of
+from papermill.exceptions import PapermillExecutionError
 
 from tools.notebooks import notebooks_in_order
 
@@ -34,7 +36,16 @@ def test_notebooks_run_in_order_then_again(fresh_store, tmp_path):
     assert "without the key: 401" in deploying
     assert "traffic {'blue': 0, 'green': 100}: 50 requests, all answered" in deploying
     assert "deployments now: ['green']" in deploying
+    assert "distinct trips in green's requests: 200" in deploying  # collected for monitoring
     assert not processes_of(fresh_store)  # the endpoint is deleted: nothing keeps running
+    scoring = text_of(first["10b_score_in_batch"])
+    assert "partner-feed.csv: missing feature(s) distance." in scoring
+    assert "7 of 8 files scored, 10500 trips" in scoring  # the bad file is within the threshold
+    # With no failure allowed, the partner's file fails the job, and the notebook stops there.
+    with pytest.raises(PapermillExecutionError) as raised:
+        run("10b_score_in_batch", tmp_path / "strict", error_threshold=0)
+    assert raised.value.ename == "JobException"
+    assert "more than the error threshold of 0" in raised.value.evalue
 
     # Run twice in a row: nothing fails, nothing is registered twice, and every output is the
     # same (what nbval and `make book` rely on).

@@ -9,6 +9,7 @@ output. The job is an ordinary job: ``ml_client.jobs`` streams, lists, cancels a
 
 from __future__ import annotations
 
+import logging
 import shlex
 import uuid
 from pathlib import Path
@@ -154,15 +155,23 @@ class BatchEndpointOperations(LocalOperations):
             )
         data = _single_input(kwargs.get("input"), inputs)
         spec = self._client.batch_deployments._record(deployment, endpoint_name)
-        job = self._scoring_job(
-            endpoint_name,
-            spec,
-            data,
-            kwargs.get("job_name"),
-            kwargs.get("experiment_name"),
-            kwargs.get("outputs"),
-        )
-        submitted = self._client.jobs.create_or_update(job)
+        # The service builds this job on Azure: keep the SDK's notes on the experimental schemas it
+        # uses out of the caller's output, as they are when Azure builds it.
+        experimental = logging.getLogger("azure.ai.ml._utils._experimental")
+        level = experimental.level
+        experimental.setLevel(logging.ERROR)
+        try:
+            job = self._scoring_job(
+                endpoint_name,
+                spec,
+                data,
+                kwargs.get("job_name"),
+                kwargs.get("experiment_name"),
+                kwargs.get("outputs"),
+            )
+            submitted = self._client.jobs.create_or_update(job)
+        finally:
+            experimental.setLevel(level)
         return BatchJob(id=submitted.id, name=submitted.name, type=_JOB_TYPE, status=submitted.status)
 
     def _scoring_job(
