@@ -15,7 +15,7 @@ INFRA_ENVIRONMENTS ?= dev test prod
 export MLFLOW_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup book notebooks html test lint refresh benchmark clean checkov infra-check infra-validate
+.PHONY: setup book notebooks html test lint refresh benchmark clean checkov infra-check infra-fmt infra-scan infra-validate
 
 ## setup: the virtual environments, when missing or older than their requirements
 setup: $(STAMP) $(INFERENCE_STAMP)
@@ -66,9 +66,14 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## infra-check: terraform fmt, then checkov on each environment with its variables (offline; also in make test)
-infra-check: $(CHECKOV_STAMP)
+## infra-check: terraform fmt and the checkov scan of each environment, offline (make test runs both too)
+infra-check: infra-fmt infra-scan
+
+infra-fmt:
 	terraform fmt -check -recursive infra
+
+## infra-scan: checkov on infra/ with each environment's variables and its accepted checks (infra/checkov/)
+infra-scan: $(CHECKOV_STAMP)
 	for env in $(INFRA_ENVIRONMENTS); do \
 		echo "checkov: $$env"; \
 		BC_SKIP_MAPPING=TRUE $(CHECKOV)/bin/checkov -d infra --framework terraform --skip-download \
