@@ -61,9 +61,10 @@ resource "azurerm_storage_account" "this" {
   local_user_enabled                = false
   sftp_enabled                      = false
 
-  # Only user delegation SAS can be issued (no shared keys); keep even those short-lived.
+  # No SAS may live longer than 7 days, the limit of user delegation SAS (the only kind that can be
+  # issued without shared keys): a guard should shared keys ever be turned back on.
   sas_policy {
-    expiration_period = "01.00:00:00"
+    expiration_period = "7.00:00:00"
     expiration_action = "Block"
   }
 
@@ -178,13 +179,14 @@ resource "azurerm_machine_learning_workspace" "this" {
   }
 }
 
+# The workspace's events (compute, jobs, models, deployments: who did what, when) kept with the logs.
 resource "azurerm_monitor_diagnostic_setting" "workspace" {
-  name                       = "audit-to-log-analytics"
+  name                       = "logs-to-log-analytics"
   target_resource_id         = azurerm_machine_learning_workspace.this.id
   log_analytics_workspace_id = azurerm_log_analytics_workspace.this.id
 
   enabled_log {
-    category_group = "audit"
+    category_group = "allLogs"
   }
 }
 
