@@ -97,6 +97,10 @@ def github_problems(workflow: dict) -> list[str]:
             rf"apply -input=false {environment}\.tfplan$",
         ):
             problems.append(f"apply-{environment} does not apply the saved plan {environment}.tfplan")
+        if not str(plan.get("env", {}).get("TF_VAR_principal_ids", "")).startswith("${{ vars."):
+            problems.append(
+                f"plan-{environment} does not take principal_ids from the environment's variables"
+            )
         needs = apply.get("needs")
         if needs != f"plan-{environment}" and f"plan-{environment}" not in (needs or []):
             problems.append(f"apply-{environment} does not need plan-{environment}")
@@ -171,6 +175,10 @@ def github_broken(workflow: dict, how: str) -> dict:
         ]
     elif how == "unpinned":
         jobs["plan-dev"]["steps"][0]["uses"] = "actions/checkout@v4"
+    elif how == "ids in the file":
+        jobs["plan-test"]["env"]["TF_VAR_principal_ids"] = (
+            '{"pipeline": "00000000-0000-0000-0000-000000000000"}'
+        )
     return broken
 
 
@@ -185,6 +193,7 @@ def github_broken(workflow: dict, how: str) -> dict:
         ("apply re-plans", "apply-test does not apply the saved plan"),
         ("no scan", "plan-prod does not run fmt, checkov"),
         ("unpinned", "actions/checkout@v4 is not pinned"),
+        ("ids in the file", "plan-test does not take principal_ids from the environment's variables"),
     ],
 )
 def test_github_checks_catch_a_broken_workflow(github_workflow, how, problem):
@@ -241,6 +250,8 @@ def azure_devops_problems(pipeline: dict) -> list[str]:
                 problems.append(f"stage {environment}: terraform does not use the federated token (OIDC)")
             if "ARM_USE_OIDC=true" not in script:
                 problems.append(f"stage {environment}: ARM_USE_OIDC is not true")
+            if " plan " in script and step.get("env", {}).get("TF_VAR_principal_ids") != "$(PRINCIPAL_IDS)":
+                problems.append(f"stage {environment}: principal_ids do not come from the variable group")
     return problems
 
 
@@ -276,6 +287,8 @@ def azure_broken(pipeline: dict, how: str) -> dict:
         stages["prod"]["jobs"][1]["condition"] = "always()"
     elif how == "out of order":
         stages["prod"]["dependsOn"] = "dev"
+    elif how == "ids in the file":
+        stages["dev"]["jobs"][0]["steps"][5]["env"]["TF_VAR_principal_ids"] = '{"pipeline": "0000"}'
     return broken
 
 
@@ -287,6 +300,7 @@ def azure_broken(pipeline: dict, how: str) -> dict:
         ("secret", "mentions ARM_CLIENT_SECRET"),
         ("ungated apply", "stage prod: apply is not gated"),
         ("out of order", "stage prod does not depend on test"),
+        ("ids in the file", "stage dev: principal_ids do not come from the variable group"),
     ],
 )
 def test_azure_devops_checks_catch_a_broken_pipeline(azure_pipeline, how, problem):
