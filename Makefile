@@ -7,11 +7,15 @@ STAMP := $(VENV)/.installed
 INFERENCE := .venv-inference
 INFERENCE_STAMP := $(INFERENCE)/.installed
 NODE_STAMP := node_modules/.installed
+# The infrastructure scan's own environment: checkov pins libraries older than the notebooks use.
+CHECKOV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV)/.installed
+INFRA_ENVIRONMENTS ?= dev test prod
 
 export MLFLOW_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup book notebooks html test lint refresh benchmark clean
+.PHONY: setup book notebooks html test lint refresh benchmark clean checkov infra-check infra-fmt infra-scan infra-validate
 
 ## setup: the virtual environments, when missing or older than their requirements
 setup: $(STAMP) $(INFERENCE_STAMP)
@@ -27,6 +31,15 @@ $(INFERENCE_STAMP): requirements-inference.txt
 	$(INFERENCE)/bin/python -m pip install --quiet --upgrade pip
 	$(INFERENCE)/bin/python -m pip install --quiet -r requirements-inference.txt
 	touch $(INFERENCE_STAMP)
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -x $(CHECKOV)/bin/python || $(PYTHON) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
+
+## checkov: the scanner's virtual environment, when missing or older than requirements-checkov.txt
+checkov: $(CHECKOV_STAMP)
 
 ## node_modules: Azurite (the Azure Storage emulator), which only the tests use
 $(NODE_STAMP): package.json package-lock.json
@@ -44,7 +57,7 @@ html: setup
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
 ## test: lint, unit and notebook tests, nbval against the committed outputs, the book build
-test: setup $(NODE_STAMP) lint
+test: setup $(NODE_STAMP) $(CHECKOV_STAMP) lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests
 	$(BIN)/python -m pytest -p no:xdist --nbval --nbval-current-env \
 		--sanitize-with tests/nbval_sanitize.cfg notebooks
@@ -52,6 +65,26 @@ test: setup $(NODE_STAMP) lint
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## infra-check: terraform fmt and the checkov scan of each environment, offline (make test runs both too)
+infra-check: infra-fmt infra-scan
+
+infra-fmt:
+	terraform fmt -check -recursive infra
+
+## infra-scan: checkov on infra/ with each environment's variables and its accepted checks (infra/checkov/)
+infra-scan: $(CHECKOV_STAMP)
+	for env in $(INFRA_ENVIRONMENTS); do \
+		echo "checkov: $$env"; \
+		BC_SKIP_MAPPING=TRUE $(CHECKOV)/bin/checkov -d infra --framework terraform --skip-download \
+			--quiet --compact --var-file infra/environments/$$env.tfvars.json \
+			--config-file infra/checkov/$$env.yaml || exit 1; \
+	done
+
+## infra-validate: terraform validate, where the azurerm provider can be downloaded (registry.terraform.io)
+infra-validate:
+	terraform -chdir=infra init -backend=false -input=false
+	terraform -chdir=infra validate
 
 ## refresh: re-execute the notebooks in place (what `make book` does first), for committing
 refresh: notebooks
