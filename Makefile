@@ -94,6 +94,7 @@ benchmark: setup
 	$(BIN)/python tools/benchmark.py
 	$(BIN)/python tools/benchmark_training.py
 	$(BIN)/python tools/benchmark_endpoints.py
+	$(BIN)/python tools/benchmark_batch.py
 
 clean:
 	rm -rf _build .accelerator
