@@ -31,7 +31,7 @@ READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet}
 
 
 class InputFileError(ValueError):
-    """What is wrong with an input file, in words for whoever reads the job's log."""
+    """What is wrong with an input file, in words for the job's log."""
 
 
 def model_folder(root: str | Path) -> Path:
@@ -67,7 +67,9 @@ def read(path: str | Path, columns: list[str]) -> pd.DataFrame:
         raise InputFileError(f"{path.name}: has no rows.")
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise InputFileError(f"{path.name}: missing feature(s) {', '.join(missing)}.")
+        raise InputFileError(
+            f"{path.name}: missing feature(s) {', '.join(missing)}."
+        )
     frame = frame[columns] if columns else frame
     numeric = frame.apply(pd.to_numeric, errors="coerce")
     bad = numeric.isna()
