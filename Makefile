@@ -81,10 +81,13 @@ infra-scan: $(CHECKOV_STAMP)
 			--config-file infra/checkov/$$env.yaml || exit 1; \
 	done
 
-## infra-validate: terraform validate, where the azurerm provider can be downloaded (registry.terraform.io)
+## infra-validate: terraform validate, and the provider lock file infra/.terraform.lock.hcl (commit it),
+## where the azurerm provider can be downloaded (registry.terraform.io)
 infra-validate:
 	terraform -chdir=infra init -backend=false -input=false
 	terraform -chdir=infra validate
+	terraform -chdir=infra providers lock -platform=linux_amd64 -platform=darwin_amd64 \
+		-platform=darwin_arm64 -platform=windows_amd64
 
 ## refresh: re-execute the notebooks in place (what `make book` does first), for committing
 refresh: notebooks

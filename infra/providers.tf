@@ -4,17 +4,13 @@ provider "azurerm" {
   # The storage account has no shared keys: anything the provider does with storage uses Entra ID.
   storage_use_azuread = true
 
-  # Register only the resource providers this configuration uses.
+  # Never register resource providers: registering is a subscription-wide write that the read-only
+  # identity of the plans may not do (and need not: the deploying identity does not either). A
+  # subscription owner registers the namespaces this configuration uses once, before the first
+  # run: Microsoft.ContainerRegistry, Microsoft.Insights, Microsoft.KeyVault,
+  # Microsoft.MachineLearningServices, Microsoft.Network, Microsoft.OperationalInsights and
+  # Microsoft.Storage (book/infrastructure.md, "Once").
   resource_provider_registrations = "none"
-  resource_providers_to_register = [
-    "Microsoft.ContainerRegistry",
-    "Microsoft.Insights",
-    "Microsoft.KeyVault",
-    "Microsoft.MachineLearningServices",
-    "Microsoft.Network",
-    "Microsoft.OperationalInsights",
-    "Microsoft.Storage",
-  ]
 
   features {
     key_vault {

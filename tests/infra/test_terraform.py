@@ -5,6 +5,7 @@ the azurerm provider is installed."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -188,3 +189,134 @@ def test_terraform_validate(terraform, terraform_env):
         )
     result = run([terraform, "validate", "-no-color"], INFRA, terraform_env)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# The provider version ------------------------------------------------------------------------
+
+# The oldest azurerm 4.x with every argument infra/ sets: the workspace's storage_account_access_type
+# (4.77.0, hashicorp/terraform-provider-azurerm#32514); the storage account's SAS expiration_action
+# "Block" came in 4.45.0 and the key vault's rbac_authorization_enabled in 4.42.0.
+PROVIDER_FLOOR = (4, 77)
+AZURERM_CONSTRAINT = re.compile(
+    r'azurerm\s*=\s*\{[^}]*?source\s*=\s*"hashicorp/azurerm"[^}]*?version\s*=\s*"([^"]+)"', re.S
+)
+
+
+def azurerm_constraints(infra: Path) -> dict[str, str]:
+    """The azurerm version constraint of every versions.tf under infra/, by file."""
+    found = {}
+    for path in sorted(infra.rglob("versions.tf")):
+        if ".terraform" in path.parts:
+            continue
+        match = AZURERM_CONSTRAINT.search(path.read_text())
+        if match:
+            found[str(path.relative_to(infra))] = match.group(1)
+    return found
+
+
+def constraint_problems(constraints: dict[str, str]) -> list[str]:
+    problems = []
+    if "versions.tf" not in constraints:
+        problems.append("the root versions.tf does not require hashicorp/azurerm")
+    for path, constraint in constraints.items():
+        match = re.fullmatch(r"~>\s*(\d+)\.(\d+)", constraint)
+        if not match:
+            problems.append(f"{path}: {constraint!r} is not a pessimistic major.minor constraint (~> 4.NN)")
+        elif (int(match.group(1)), int(match.group(2))) < PROVIDER_FLOOR or int(match.group(1)) != 4:
+            problems.append(f"{path}: {constraint!r} allows azurerm older than 4.77 or other than 4.x")
+    if len(set(constraints.values())) > 1:
+        problems.append(f"the modules disagree on the azurerm version: {constraints}")
+    return problems
+
+
+def test_provider_constraint_is_the_oldest_version_with_every_argument():
+    constraints = azurerm_constraints(INFRA)
+    assert set(constraints) == {"versions.tf", "modules/ml-environment/versions.tf"}, constraints
+    assert constraint_problems(constraints) == []
+
+
+@pytest.mark.parametrize(
+    ("constraints", "problem"),
+    [
+        ({"versions.tf": "~> 4.42", "modules/ml-environment/versions.tf": "~> 4.42"}, "older than 4.77"),
+        ({"versions.tf": "~> 4.77", "modules/ml-environment/versions.tf": "~> 4.80"}, "disagree"),
+        ({"versions.tf": ">= 4.77", "modules/ml-environment/versions.tf": ">= 4.77"}, "not a pessimistic"),
+        ({"modules/ml-environment/versions.tf": "~> 4.77"}, "root versions.tf"),
+    ],
+)
+def test_provider_constraint_check_catches_a_wrong_one(constraints, problem):
+    assert any(problem in line for line in constraint_problems(constraints)), constraint_problems(constraints)
+
+
+def test_the_committed_lock_file_pins_a_provider_the_constraint_allows():
+    """infra/.terraform.lock.hcl, written by `make infra-validate` on a connected machine and committed,
+    is what the pipelines install with `terraform init -lockfile=readonly`."""
+    lock = INFRA / ".terraform.lock.hcl"
+    if not lock.exists():
+        pytest.skip(
+            "infra/.terraform.lock.hcl is not committed yet: run `make infra-validate` where "
+            "registry.terraform.io is reachable and commit the file it writes."
+        )
+    match = re.search(
+        r'provider "registry\.terraform\.io/hashicorp/azurerm" \{\s*version\s*=\s*"(\d+)\.(\d+)\.(\d+)"',
+        lock.read_text(),
+    )
+    assert match, "the lock file has no hashicorp/azurerm entry"
+    major, minor = int(match.group(1)), int(match.group(2))
+    assert major == 4 and (major, minor) >= PROVIDER_FLOOR, match.group(0)
+
+
+# ISO 8601 durations (infra/modules/duration) ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def duration_module(terraform, terraform_env, tmp_path_factory) -> Path:
+    """infra/modules/duration alone, initialised: it needs no provider, so Terraform evaluates it offline."""
+    folder = tmp_path_factory.mktemp("duration")
+    shutil.copytree(INFRA / "modules" / "duration", folder, dirs_exist_ok=True)
+    result = run([terraform, "init", "-input=false", "-no-color"], folder, terraform_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return folder
+
+
+def iso8601(terraform: str, env: dict[str, str], folder: Path, seconds) -> str:
+    result = subprocess.run(
+        [terraform, "console", f"-var=seconds={seconds}"],
+        cwd=folder,
+        env=env,
+        input="local.iso8601\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout.strip())
+
+
+@pytest.mark.parametrize(
+    ("seconds", "duration"),
+    [
+        (900, "PT15M"),  # what every environment's file gives: Azure returns PT15M, never PT900S
+        (60, "PT1M"),
+        (45, "PT45S"),
+        (90, "PT1M30S"),
+        (3600, "PT1H"),
+        (5400, "PT1H30M"),
+        (3661, "PT1H1M1S"),
+        (86400, "P1D"),
+    ],
+)
+def test_idle_time_is_sent_in_the_form_azure_returns(
+    terraform, terraform_env, duration_module, seconds, duration
+):
+    assert iso8601(terraform, terraform_env, duration_module, seconds) == duration
+
+
+def test_the_cluster_takes_its_idle_time_from_the_duration_module():
+    module = (INFRA / "modules" / "ml-environment" / "main.tf").read_text()
+    assert "scale_down_nodes_after_idle_duration = module.idle_duration.iso8601" in module
+    assert re.search(r'module "idle_duration" \{\s*source\s*=\s*"\.\./duration"', module)
+    for environment in ("dev", "test", "prod"):
+        seconds = environment_variables(environment)["compute_cluster"]["idle_seconds_before_scaledown"]
+        assert seconds >= 60, environment

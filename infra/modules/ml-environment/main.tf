@@ -190,6 +190,13 @@ resource "azurerm_monitor_diagnostic_setting" "workspace" {
   }
 }
 
+# The idle time as Azure returns it (900 seconds -> PT15M, not PT900S): the argument forces a new
+# cluster when it changes, so any other spelling would replace the cluster on every plan.
+module "idle_duration" {
+  source  = "../duration"
+  seconds = var.compute_cluster.idle_seconds_before_scaledown
+}
+
 # CPU training compute that costs nothing while idle: 0 nodes, released after the idle time.
 resource "azurerm_machine_learning_compute_cluster" "cpu" {
   name                          = var.compute_cluster.name
@@ -206,7 +213,7 @@ resource "azurerm_machine_learning_compute_cluster" "cpu" {
   scale_settings {
     min_node_count                       = var.compute_cluster.min_nodes
     max_node_count                       = var.compute_cluster.max_nodes
-    scale_down_nodes_after_idle_duration = "PT${var.compute_cluster.idle_seconds_before_scaledown}S"
+    scale_down_nodes_after_idle_duration = module.idle_duration.iso8601
   }
 
   identity {

@@ -5,8 +5,9 @@ terraform {
   required_providers {
     azurerm = {
       source = "hashicorp/azurerm"
-      # 4.42 introduced the key vault's `rbac_authorization_enabled`.
-      version = "~> 4.42"
+      # 4.77 added the workspace's `storage_account_access_type` (4.45 the storage account's SAS
+      # `expiration_action = "Block"`, 4.42 the key vault's `rbac_authorization_enabled`).
+      version = "~> 4.77"
     }
   }
 }
