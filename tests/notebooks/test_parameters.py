@@ -65,7 +65,13 @@ def test_training_takes_its_parameters(fresh_store, tmp_path):
     assert "run 09_training_pipeline.ipynb first" in raised.value.evalue
     # Batch scoring needs the scoring environment that week 10's rollout registers.
     with pytest.raises(PapermillExecutionError) as raised:
-        run("10b_score_in_batch", tmp_path, project="fares", model_name="fares-model")
+        run(
+            "10b_score_in_batch",
+            tmp_path,
+            project="fares",
+            model_name="fares-model",
+            compute_name="train-cluster",
+        )
     assert raised.value.ename == "PrerequisiteError"
     assert "run 10_deploy_online.ipynb first" in raised.value.evalue
 
