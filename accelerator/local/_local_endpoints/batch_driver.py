@@ -73,7 +73,8 @@ def _load(script: str) -> Any:
 def _worker_init(script: str) -> None:
     global _module
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides when workers stop
-    _module = _load(script)
+    if _module is None:  # not inherited from the driver (spawned workers import it themselves)
+        _module = _load(script)
     _module.init()
 
 
@@ -173,6 +174,11 @@ def _run(
     """Score every mini-batch; (lines per succeeded batch, error per failed batch, stopped early)."""
     # fork: workers start at once with the driver's imports; elsewhere spawn, the only safe choice.
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    if context.get_start_method() == "fork":
+        # Import the script (its MLflow, pandas...) once, here: forked workers inherit it and only
+        # run init(), each in its own process as on Azure.
+        global _module
+        _module = _load(args.scoring_script)
     results: dict[int, list[str]] = {}
     failed: dict[int, str] = {}
     attempts = dict.fromkeys(range(len(batches)), 0)
