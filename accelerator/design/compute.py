@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 from functools import cache
 from importlib.resources import files
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field
 
@@ -110,6 +110,17 @@ def _family(workload: Workload) -> tuple[Family, str]:
     if workload.model_family == "gradient_boosting":
         return "compute_optimised", "gradient boosting is bound by CPU: compute-optimised family (F series)"
     return "general_purpose", "classical models on tabular data: general-purpose family (D series)"
+
+
+def family_guide() -> list[dict[str, str | bool]]:
+    """The guide's first step for every kind of workload: which VM family, and why."""
+    rows: list[dict[str, str | bool]] = []
+    for model_family in get_args(ModelFamily):
+        for gpu in (False, True):
+            workload = Workload(data_size_gb=1, model_family=model_family, gpu=gpu, budget="low")
+            family, why = _family(workload)
+            rows.append({"model family": model_family, "GPUs required": gpu, "VM family": family, "why": why})
+    return rows
 
 
 def choose_compute(

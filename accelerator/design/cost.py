@@ -73,7 +73,7 @@ class CostEstimate(Model):
     budgets: dict[str, float]
     alert_thresholds: list[int]
     prices: dict[str, float]  # the price per node-hour used for each VM size in the estimate
-    price_source: dict[str, str]  # "design" or "VM table (indicative)"
+    price_source: dict[str, str]  # where each price came from
 
     @property
     def total(self) -> float:
@@ -96,7 +96,7 @@ def estimate_cost(
         if size not in prices:
             own = cost.prices.get(size)
             prices[size] = own if own is not None else vm_size(size).usd_per_hour
-            sources[size] = "design" if own is not None else "VM table (indicative)"
+            sources[size] = "design/cost.yaml" if own is not None else "indicative, the VM table"
         return prices[size]
 
     lines: list[CostLine] = []

@@ -87,6 +87,10 @@ class EnvironmentPlan(Model):
     cluster: Cluster
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
 def organise_workspaces(inputs: WorkspaceInputs, teams: int, names: dict[str, str]) -> WorkspaceOrganisation:
     """Per team, per project or a single workspace (per environment), with the reasons."""
     if inputs.research_only:
@@ -114,8 +118,8 @@ def organise_workspaces(inputs: WorkspaceInputs, teams: int, names: dict[str, st
             workspaces_per_environment=inputs.projects,
             reasons=[
                 f"{' and '.join(why)}: a workspace per project separates both",
-                f"{inputs.projects} project(s): {inputs.projects} workspace(s) per environment; "
-                "assets are shared across projects through the registry",
+                f"{_count(inputs.projects, 'project')}: {_count(inputs.projects, 'workspace')} "
+                "per environment; assets are shared across projects through the registry",
             ],
         )
     return WorkspaceOrganisation(
@@ -125,7 +129,7 @@ def organise_workspaces(inputs: WorkspaceInputs, teams: int, names: dict[str, st
         reasons=[
             "no cost or data separation between projects is needed: a workspace per team shares "
             "assets and data access among the team's projects",
-            f"{teams} team(s): {teams} workspace(s) per environment",
+            f"{_count(teams, 'team')}: {_count(teams, 'workspace')} per environment",
         ],
     )
 
