@@ -143,9 +143,7 @@ def decide_environments(
 ) -> EnvironmentsDecision:
     """dev; dev and prod; or dev, test and prod. ``chosen`` (a parameter) overrides the rules."""
     if chosen is not None:
-        names = naming.check_environments(
-            [e.strip() for e in chosen.split(",")] if isinstance(chosen, str) else chosen
-        )
+        names = naming.check_environments(chosen)
         if "dev" not in names:
             raise ValueError(f"the topology needs dev, where models are developed: {', '.join(names)}")
         return EnvironmentsDecision(
