@@ -62,7 +62,8 @@ def vm_size(name: str) -> VmSize:
 
 
 def known_vm_size(name: str) -> str:
-    vm_size(name)
+    if name not in {size.vm_size for size in vm_sizes()}:
+        raise ValueError(f"{name} is not in the VM table (accelerator/design/data/vm_sizes.csv)")
     return name
 
 
@@ -158,27 +159,25 @@ def choose_compute(
     def candidates_in(fam: str) -> list[VmSize]:
         return sorted((s for s in vm_sizes() if s.family == fam), key=lambda s: (price(s), s.vm_size))
 
-    chosen = next((s for s in candidates_in(family) if fits(s) and affordable(s)), None)
-    if chosen is None and family in ("general_purpose", "compute_optimised"):
-        # More memory per core for the same price: the memory-optimised family (E series).
-        chosen = next((s for s in candidates_in("memory_optimised") if fits(s) and affordable(s)), None)
-        if chosen is not None:
-            reasons.append(
-                f"no {family.replace('_', '-')} size holds the data within budget: memory-optimised"
-            )
-            family = "memory_optimised"
+    # More memory per core at a similar price: the memory-optimised family (E series) is the
+    # fallback of the CPU families.
+    families = [family] + (["memory_optimised"] if family in ("general_purpose", "compute_optimised") else [])
+    pool = [size for fam in families for size in candidates_in(fam)]
+    chosen = next((s for s in pool if fits(s) and affordable(s)), None)
     if chosen is None:
-        fitting = [s for s in candidates_in(family) if fits(s)]
-        if fitting:
-            chosen = fitting[0]
+        chosen = min((s for s in pool if fits(s)), key=lambda s: (price(s), s.vm_size), default=None)
+        if chosen is not None:
             reasons.append(f"no size fits within the budget: {chosen.vm_size} is the cheapest that fits")
-        else:
-            chosen = max(candidates_in(family), key=lambda s: (s.memory_gib, s.gpu_memory_gib))
-            reasons.append(
-                f"no single node holds the data: {chosen.vm_size} is the largest; sample the data, "
-                "or distribute the work (Spark, Dask, distributed training)"
-            )
-    reasons.append(f"chosen: {chosen.vm_size}, the cheapest size that fits")
+    if chosen is None:
+        chosen = max(pool, key=lambda s: (s.memory_gib, s.gpu_memory_gib, -price(s)))
+        reasons.append(
+            f"no single node holds the data: {chosen.vm_size} is the largest; sample the data, "
+            "or distribute the work (Spark, Dask, distributed training)"
+        )
+    if chosen.family != family:
+        reasons.append(f"no {family.replace('_', '-')} size will do: {chosen.family.replace('_', '-')}")
+        family = chosen.family
+    reasons.append(f"chosen: {chosen.vm_size}")
     candidates = [
         {
             "vm_size": s.vm_size,

@@ -47,7 +47,7 @@ class KickoffDecisions(Record):
     """Week 1: the team and its roles, the RACI, the operating model."""
 
     KIND: ClassVar[str] = "kickoff"
-    TITLE: ClassVar[str] = "The week 1 decisions (roles, RACI, operating model)"
+    TITLE: ClassVar[str] = "The record of week 1 (roles, RACI, operating model)"
     NOTEBOOK: ClassVar[str] = "01_kickoff_and_roles.ipynb"
 
     team: Team
@@ -59,7 +59,7 @@ class DeliveryDecisions(Record):
     """Week 2: the maturity assessment, the delivery model, the branching strategy."""
 
     KIND: ClassVar[str] = "delivery"
-    TITLE: ClassVar[str] = "The week 2 decisions (maturity, delivery, branching)"
+    TITLE: ClassVar[str] = "The record of week 2 (maturity, delivery, branching)"
     NOTEBOOK: ClassVar[str] = "02_maturity_and_delivery.ipynb"
 
     maturity: MaturityAssessment
@@ -71,7 +71,7 @@ class ArchitectureDecisions(Record):
     """Week 3: workspace organisation, environments, compute: the environment topology."""
 
     KIND: ClassVar[str] = "architecture"
-    TITLE: ClassVar[str] = "The week 3 decisions (workspaces, environments, compute)"
+    TITLE: ClassVar[str] = "The record of week 3 (workspaces, environments, compute)"
     NOTEBOOK: ClassVar[str] = "03_architecture_choices.ipynb"
 
     project: str  # the short name in the resource names
@@ -107,7 +107,7 @@ class SolutionDesign(Record):
     """Week 4: the approved solution design, which later notebooks and the Terraform variables read."""
 
     KIND: ClassVar[str] = "solution"
-    TITLE: ClassVar[str] = "The solution design"
+    TITLE: ClassVar[str] = "The solution design (week 4)"
     NOTEBOOK: ClassVar[str] = "04_security_access_cost.ipynb"
 
     project: str
