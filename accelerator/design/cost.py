@@ -96,7 +96,7 @@ def estimate_cost(
         if size not in prices:
             own = cost.prices.get(size)
             prices[size] = own if own is not None else vm_size(size).usd_per_hour
-            sources[size] = "design/cost.yaml" if own is not None else "indicative, the VM table"
+            sources[size] = "given in the design" if own is not None else "indicative, from the VM table"
         return prices[size]
 
     lines: list[CostLine] = []
