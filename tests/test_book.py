@@ -33,5 +33,5 @@ def test_book_builds_without_warnings(tmp_path):
     kickoff = (html / "notebooks" / "01_kickoff_and_roles.html").read_text()
     assert "Operating model: centralised" in kickoff
     assert 'href="02_maturity_and_delivery.html"' in kickoff  # checklist links resolve to pages
-        landing = (html / "notebooks" / "07_land_and_version_data.html").read_text()
+    landing = (html / "notebooks" / "07_land_and_version_data.html").read_text()
     assert "<img" in landing  # the chart

@@ -272,9 +272,10 @@ def solution(inputs, architecture_overrides=None, **overrides):
 
 def test_rbac_per_environment(inputs):
     plan = solution(inputs).rbac
-    assert plan.builtin["dev"]["data_scientists"] == ["AzureML Data Scientist"]
+    assert plan.builtin["dev"]["data_scientists"][0] == "AzureML Data Scientist"
     assert plan.builtin["prod"]["data_scientists"] == ["Reader"]
-    assert plan.builtin["test"]["pipeline"] == plan.builtin["prod"]["pipeline"] == ["AzureML Data Scientist"]
+    assert plan.builtin["test"]["pipeline"] == plan.builtin["prod"]["pipeline"]
+    assert plan.builtin["prod"]["pipeline"] == ["AzureML Data Scientist", "Storage Blob Data Contributor"]
     assert plan.builtin["prod"]["ml_engineers"] == ["Reader"]
     assert plan.custom["prod"] == {"ml_engineers": ["MLOps Endpoint Operator"]}
     assert "app_developers" not in plan.builtin["dev"]  # a group with no role in an environment is left out
@@ -298,7 +299,8 @@ def test_access_by_person(inputs):
     assert rows["Priya Shah"] == {
         "person": "Priya Shah",
         "groups": "data_scientists",
-        "dev": "AzureML Data Scientist",
+        "dev": "AzureML Data Scientist, Storage Blob Data Contributor, "
+        "Storage File Data Privileged Contributor",
         "test": "Reader",
         "prod": "Reader",
     }
@@ -361,8 +363,11 @@ def test_the_solution_design_and_its_environments(inputs):
     designed = design.assemble(inputs)
     assert designed.environment_names == ["dev", "test", "prod"]
     prod = designed.environment("prod")
+    assert prod.network.option == "private"
+    assert prod.network.reason == "stated in the design"
     assert prod.tags == {
-        "cost-center": "ml-platform",
+        "cost-center": "mlops-accelerator",
+        "data-classification": "confidential",
         "project": "taxi",
         "environment": "prod",
         "owner": "project_lead",

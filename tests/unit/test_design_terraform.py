@@ -60,7 +60,9 @@ def test_the_values_of_the_committed_design(solution):
         "public_network_access_enabled": True,
         "private_networking": False,
     }
-    assert (prod["private_networking"], prod["public_network_access_enabled"]) == (True, True)
+    assert (prod["private_networking"], prod["public_network_access_enabled"]) == (True, False)
+    test = design.terraform_variables(solution)["test"]
+    assert (test["private_networking"], test["public_network_access_enabled"]) == (True, True)
     assert prod["compute_cluster"] == {
         "name": "cpu-cluster",
         "vm_size": "Standard_DS3_v2",
@@ -68,16 +70,18 @@ def test_the_values_of_the_committed_design(solution):
         "max_nodes": 4,
         "idle_seconds_before_scaledown": 300,
     }
+    storage = ["Storage Blob Data Contributor", "Storage File Data Privileged Contributor"]
     assert dev["role_assignments"] == {
-        "data_scientists": ["AzureML Data Scientist"],
-        "ml_engineers": ["AzureML Data Scientist", "AzureML Compute Operator"],
+        "data_scientists": ["AzureML Data Scientist", *storage],
+        "ml_engineers": ["AzureML Data Scientist", "AzureML Compute Operator", *storage],
         "platform_engineers": ["Contributor"],
         "leads": ["Reader"],
-        "pipeline": ["AzureML Data Scientist"],
+        "pipeline": ["AzureML Data Scientist", "Storage Blob Data Contributor"],
     }
     # Built-in roles only: the custom role is in the design's definitions, not in the variables.
     assert prod["role_assignments"]["ml_engineers"] == ["Reader"]
     assert prod["tags"]["environment"] == "prod"
+    assert prod["tags"]["data-classification"] == "confidential"
     assert prod["tags"]["managed-by"] == "mlops-accelerator"
 
 

@@ -88,10 +88,9 @@ def test_unknown_environment_names(folder):
 
 
 def test_settings_for_every_environment(folder):
-    edit(folder, "environments.yaml", "  test:\n    owner: mlops_engineer\n", "")
-    edit(
-        folder, "environments.yaml", "    purpose: integration and load tests of each release candidate\n", ""
-    )
+    test = "  test:\n    owner: mlops_engineer\n"
+    test += "    purpose: integration and load tests of each release candidate\n"
+    edit(folder, "environments.yaml", test + "    tags: {data-classification: internal}\n", "")
     [problem] = problems(folder)
     assert problem == (
         f"design/environments.yaml:{line_of(folder, 'environments.yaml', 'environments:')}: environments: "
