@@ -34,8 +34,14 @@ def check_environment(environment: str) -> str:
 
 
 def check_environments(environments: str | list[str] | tuple[str, ...]) -> list[str]:
-    """A notebook's ``environments`` parameter as a list: each valid, none twice, dev/test/prod order."""
-    chosen = [environments] if isinstance(environments, str) else list(environments)
+    """A notebook's ``environments`` parameter as a list: each valid, none twice, dev/test/prod order.
+
+    A string names one environment or several separated by commas (``papermill -p environments dev,prod``).
+    """
+    if isinstance(environments, str):
+        chosen = [e.strip() for e in environments.split(",") if e.strip()]
+    else:
+        chosen = list(environments)
     if not chosen:
         raise ValueError(f"Name at least one environment of: {', '.join(ENVIRONMENTS)}.")
     for environment in chosen:

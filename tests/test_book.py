@@ -19,9 +19,19 @@ def test_book_builds_without_warnings(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     html = tmp_path / "_build" / "html"
-    for page in ["book/intro", "book/stage3-deploy", "notebooks/06_connect_and_validate"]:
+    for page in [
+        "book/intro",
+        "book/stage1-foundation",
+        "book/stage2-design",
+        "book/stage3-deploy",
+        "notebooks/04_security_access_cost",
+        "notebooks/06_connect_and_validate",
+    ]:
         assert (html / f"{page}.html").is_file(), page
     validate = (html / "notebooks" / "06_connect_and_validate.html").read_text()
     assert "All 18 checks passed in 3 workspaces." in validate  # executed outputs, not bare code
+    kickoff = (html / "notebooks" / "01_kickoff_and_roles.html").read_text()
+    assert "Operating model: centralised" in kickoff
+    assert 'href="02_maturity_and_delivery.html"' in kickoff  # checklist links resolve to pages
     landing = (html / "notebooks" / "07_land_and_version_data.html").read_text()
     assert "<img" in landing  # the chart

@@ -11,7 +11,7 @@ from typing import Any
 _EXPORTS = {
     "LocalBackendUnsupportedError": "accelerator.local._exceptions",
     "LocalMLClient": "accelerator.local._ml_client",
-    "default_home": "accelerator.local._ml_client",
+    "default_home": "accelerator._home",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -24,6 +24,7 @@ from azure.ai.ml.entities import (
 )
 from azure.ai.ml.entities._builders import BaseNode
 
+from accelerator._home import default_home
 from accelerator.local._exceptions import LocalBackendUnsupportedError
 from accelerator.local._fsspec import register as register_fsspec
 from accelerator.local._scope import LOCAL_SUBSCRIPTION_ID, LocalScope
@@ -43,8 +44,6 @@ from accelerator.local.operations import (
     WorkspaceOperations,
 )
 
-HOME_VARIABLE = "ACCELERATOR_HOME"
-
 # MLClient operation groups that later chapters bring to the local backend.
 _NOT_YET = (
     "schedules",
@@ -59,17 +58,6 @@ _NOT_YET = (
     "capability_hosts",
     "workspace_outbound_rules",
 )
-
-
-def default_home() -> Path:
-    """``ACCELERATOR_HOME``, else ``.accelerator/`` in the project checkout (git-ignored)."""
-    configured = os.environ.get(HOME_VARIABLE)
-    if configured:
-        return Path(configured).expanduser().resolve()
-    project = Path(__file__).resolve().parents[2]
-    if (project / "pyproject.toml").is_file():
-        return project / ".accelerator"
-    return Path.home() / ".accelerator"
 
 
 class _NotYetSupported:

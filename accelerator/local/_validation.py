@@ -13,6 +13,7 @@ from azure.ai.ml.exceptions import ErrorTarget, ValidationErrorType
 from azure.core.exceptions import HttpResponseError
 
 from accelerator.local._exceptions import validation_error
+from accelerator.regions import AZURE_ML_REGIONS
 
 # The service's naming rules, with the wording of its error messages.
 _RULES: dict[str, tuple[re.Pattern[str], str]] = {
@@ -51,18 +52,6 @@ _RULES: dict[str, tuple[re.Pattern[str], str]] = {
         "characters, '-', '_' and '.', up to 30 characters.",
     ),
 }
-
-
-# Regions where Azure Machine Learning workspaces and registries can be created (public cloud).
-AZURE_ML_REGIONS: tuple[str, ...] = (
-    "australiacentral", "australiaeast", "australiasoutheast", "brazilsouth", "canadacentral",
-    "canadaeast", "centralindia", "centralus", "eastasia", "eastus", "eastus2", "francecentral",
-    "germanywestcentral", "israelcentral", "italynorth", "japaneast", "japanwest", "koreacentral",
-    "koreasouth", "mexicocentral", "northcentralus", "northeurope", "norwayeast", "polandcentral",
-    "qatarcentral", "southafricanorth", "southcentralus", "southeastasia", "southindia",
-    "spaincentral", "swedencentral", "switzerlandnorth", "switzerlandwest", "uaenorth", "uksouth",
-    "ukwest", "westcentralus", "westeurope", "westus", "westus2", "westus3",
-)  # fmt: skip
 
 
 def check_location(location: str, resource_type: str) -> str:

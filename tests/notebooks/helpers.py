@@ -12,6 +12,10 @@ from tools.notebooks import NOTEBOOKS, execute
 
 ORDER = [
     "00_start_here",
+    "01_kickoff_and_roles",
+    "02_maturity_and_delivery",
+    "03_architecture_choices",
+    "04_security_access_cost",
     "05_create_workspaces",
     "06_connect_and_validate",
     "07_land_and_version_data",

@@ -20,6 +20,16 @@ def test_toc_lists_the_notebooks_in_order():
 def test_notebooks_run_in_order_then_again(fresh_store, tmp_path):
     first = {name: run(name, tmp_path / "first") for name in ORDER}
     assert "backend:        local" in text_of(first["00_start_here"])
+    kickoff = text_of(first["01_kickoff_and_roles"])
+    assert "to recruit or assign: 1 x Tester" in kickoff
+    assert "Operating model: centralised" in kickoff
+    assert "design/raci.yaml:8: activities[0].roles: 2 Accountable" in kickoff  # the broken copy
+    assert "10 practices to put in place for level 3" in text_of(first["02_maturity_and_delivery"])
+    assert "Environments: dev, test, prod (inputs)" in text_of(first["03_architecture_choices"])
+    solution = text_of(first["04_security_access_cost"])
+    assert "monthly estimate: 934.94 USD" in solution
+    assert '"workspace_name": "mlw-taxi-prod"' in solution
+    assert "From the solution design of week 4." in text_of(first["05_create_workspaces"])
     assert "prod: mlw-taxi-prod in rg-taxi-prod, westeurope" in text_of(first["05_create_workspaces"])
     assert "All 18 checks passed in 3 workspaces." in text_of(first["06_connect_and_validate"])
     landing = text_of(first["07_land_and_version_data"])
