@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from accelerator import naming
+from accelerator import design, naming
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 ENVIRONMENTS_DIR = INFRA / "environments"
@@ -39,18 +39,33 @@ COMPUTE_CLUSTER = {
 DEPLOY_TIME_VARIABLES = {"principal_ids", "workspace_private_endpoint"}
 
 
-def expected_topology(project: str = naming.DEFAULT_PROJECT) -> dict[str, dict]:
-    """What each environment's file must say. Today from the naming convention; the Design stage's
-    decision model will provide it later (swap this function)."""
-    return {
-        environment: {
-            "environment": environment,
-            "project": project,
-            "resource_group_name": naming.resource_group_name(environment, project),
-            "workspace_name": naming.workspace_name(environment, project),
-        }
-        for environment in naming.ENVIRONMENTS
-    }
+REPO = INFRA.parent
+TOPOLOGY_KEYS = (
+    "environment",
+    "project",
+    "location",
+    "resource_group_name",
+    "workspace_name",
+    "public_network_access_enabled",
+    "private_networking",
+)
+
+
+def expected_topology(project: str | None = None) -> dict[str, dict]:
+    """What each environment's file must say: the environment topology of the team's solution design
+    (design/, the Design stage's inputs), optionally for another project name."""
+    solution = design.assemble(design.load_inputs(REPO / "design"))
+    topology = {}
+    for environment, variables in design.terraform_variables(solution).items():
+        expected = {key: variables[key] for key in TOPOLOGY_KEYS}
+        if project is not None:
+            expected.update(
+                project=project,
+                resource_group_name=naming.resource_group_name(environment, project),
+                workspace_name=naming.workspace_name(environment, project),
+            )
+        topology[environment] = expected
+    return topology
 
 
 def contract_problems(environment: str, variables: dict, topology: dict[str, dict]) -> list[str]:
@@ -92,6 +107,16 @@ def contract_problems(environment: str, variables: dict, topology: dict[str, dic
 
 def load(environment: str) -> dict:
     return json.loads((ENVIRONMENTS_DIR / f"{environment}.tfvars.json").read_text())
+
+
+def test_the_files_are_what_the_solution_design_generates():
+    """`python -m accelerator.design write-tfvars` wrote them; editing design/ means running it again."""
+    from accelerator.design.__main__ import main
+
+    assert (
+        main(["write-tfvars", "--design", str(REPO / "design"), "--out", str(ENVIRONMENTS_DIR), "--check"])
+        == 0
+    )
 
 
 def test_there_is_one_variables_file_per_environment_of_the_topology():

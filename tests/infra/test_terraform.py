@@ -15,12 +15,16 @@ import pytest
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 
 ENVIRONMENTS_DIR = INFRA / "environments"
-# Stand-in object ids: the shape of real ones, pointing at nobody.
-PRINCIPAL_IDS = {
-    "data_scientists": "00000000-0000-4000-8000-000000000001",
-    "ml_engineers": "00000000-0000-4000-8000-000000000002",
-    "pipeline": "00000000-0000-4000-8000-000000000003",
-}
+# Stand-in object ids, the shape of real ones pointing at nobody, for every group the environments'
+# variables (generated from the solution design) give roles to.
+_GROUPS = sorted(
+    {
+        group
+        for path in ENVIRONMENTS_DIR.glob("*.tfvars.json")
+        for group in json.loads(path.read_text())["role_assignments"]
+    }
+)
+PRINCIPAL_IDS = {group: f"00000000-0000-4000-8000-{index:012d}" for index, group in enumerate(_GROUPS, 1)}
 PRIVATE_ENDPOINT = {
     "subnet_id": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network"
     "/providers/Microsoft.Network/virtualNetworks/vnet-hub/subnets/snet-private-endpoints",
@@ -111,7 +115,7 @@ def test_principal_ids_are_required(terraform, terraform_env, variables_only):
 def test_a_role_for_a_group_without_principal_id_fails_naming_the_group(
     terraform, terraform_env, variables_only
 ):
-    partial = {key: PRINCIPAL_IDS[key] for key in ("data_scientists", "ml_engineers")}
+    partial = {key: value for key, value in PRINCIPAL_IDS.items() if key != "pipeline"}
     result = plan_variables(terraform, terraform_env, variables_only, environment_variables("dev"), partial)
     assert result.returncode != 0
     assert "principal_ids has no object id for: pipeline." in result.stderr
