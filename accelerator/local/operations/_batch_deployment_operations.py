@@ -15,8 +15,7 @@ from typing import Any
 from azure.ai.ml import operations as sdk_operations
 from azure.ai.ml._restclient.arm_ml_service import models as rest_models
 from azure.ai.ml._utils.utils import to_iso_duration_format
-from azure.ai.ml.constants import AssetTypes
-from azure.ai.ml.entities import BatchDeployment, Model, PipelineComponentBatchDeployment
+from azure.ai.ml.entities import BatchDeployment, PipelineComponentBatchDeployment
 from azure.ai.ml.exceptions import ErrorTarget
 from azure.core.polling import LROPoller
 
@@ -26,7 +25,8 @@ from accelerator.local._poller import completed
 from accelerator.local._store import read_record, write_record
 from accelerator.local._validation import check_name
 from accelerator.local.operations._base import LocalOperations
-from accelerator.local.operations._operation_orchestrator import LocalOrchestrator, parse_reference
+from accelerator.local.operations._deployment_scoring import registered_model, scoring_code
+from accelerator.local.operations._operation_orchestrator import LocalOrchestrator
 
 _MLFLOW_SCORER = Path(__file__).resolve().parents[1] / "_local_endpoints" / "mlflow_batch_score.py"
 # What a no-code MLflow deployment runs in: a curated environment (locally, this machine's Python).
@@ -81,7 +81,8 @@ class BatchDeploymentOperations(LocalOperations):
         endpoint = self._client.batch_endpoints._record(deployment.endpoint_name)
         deployment._to_rest_object(location="local")  # the SDK's own checks and serialisation
         settings = _settings(deployment)
-        model, model_type = self._model(deployment.model)
+        registered = registered_model(self._client, deployment.model, ErrorTarget.BATCH_DEPLOYMENT)
+        model, model_type = f"{registered.name}:{registered.version}", registered.type
         compute = self._orchestrator.compute(deployment.compute)
         if not compute or compute in ("local", "serverless"):
             raise validation_error(
@@ -90,31 +91,16 @@ class BatchDeploymentOperations(LocalOperations):
                 ErrorTarget.BATCH_DEPLOYMENT,
             )
         folder = self._client.batch_endpoints._folder(deployment.endpoint_name)
-        if deployment.code_configuration is not None:
-            code, _, _ = self._orchestrator.code(deployment.code_configuration.code, deployment._base_path)
-            script = deployment.code_configuration.scoring_script
-            if not skip_script_validation and not (Path(code) / script).is_file():
-                raise validation_error(
-                    f"(UserError) The scoring script '{script}' is not in the code folder.",
-                    ErrorTarget.BATCH_DEPLOYMENT,
-                )
-            if deployment.environment is None:
-                raise validation_error(
-                    "(UserError) A deployment with a scoring script needs an environment.",
-                    ErrorTarget.BATCH_DEPLOYMENT,
-                )
-            environment = self._orchestrator.environment(deployment.environment)
-        else:
-            if model_type != AssetTypes.MLFLOW_MODEL:
-                raise validation_error(
-                    "(UserError) A deployment without code_configuration must deploy an mlflow_model; "
-                    "give a scoring script for other models.",
-                    ErrorTarget.BATCH_DEPLOYMENT,
-                )
-            code_dir = folder / "code" / deployment.name
-            code_dir.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(_MLFLOW_SCORER, code_dir / _MLFLOW_SCORER.name)
-            code, script, environment = str(code_dir), _MLFLOW_SCORER.name, MLFLOW_ENVIRONMENT
+        code, script, environment = scoring_code(
+            self._orchestrator,
+            deployment,
+            model_type,
+            folder,
+            (_MLFLOW_SCORER, _MLFLOW_SCORER.name, MLFLOW_ENVIRONMENT),
+            ErrorTarget.BATCH_DEPLOYMENT,
+            needs_environment=True,
+            check_script=not skip_script_validation,
+        )
         record = {
             "name": deployment.name,
             "endpoint_name": deployment.endpoint_name,
@@ -138,20 +124,6 @@ class BatchDeploymentOperations(LocalOperations):
             endpoint["deployments"].append(deployment.name)
             self._client.batch_endpoints._write(endpoint)
         return completed(self.get(deployment.name, deployment.endpoint_name))
-
-    def _model(self, model: Any) -> tuple[str, str]:
-        """``name:version`` of the registered model, and its type."""
-        if isinstance(model, Model):
-            if not (model.name and model.version):
-                raise LocalBackendUnsupportedError(
-                    "inline models", "Register the model and deploy it by name."
-                )
-            model = f"{model.name}:{model.version}"
-        if not isinstance(model, str):
-            raise validation_error("(UserError) The deployment needs a model.", ErrorTarget.BATCH_DEPLOYMENT)
-        name, version, label = parse_reference(model)
-        registered = self._client.models.get(name, version=version, label=label)
-        return f"{registered.name}:{registered.version}", registered.type
 
     def get(self, name: str, endpoint_name: str) -> BatchDeployment:
         record = self._record(name, endpoint_name)

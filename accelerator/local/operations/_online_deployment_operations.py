@@ -14,12 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from azure.ai.ml import operations as sdk_operations
-from azure.ai.ml.constants import AssetTypes
 from azure.ai.ml.entities import (
     DataCollector,
     DeploymentCollection,
     ManagedOnlineDeployment,
-    Model,
     OnlineDeployment,
 )
 from azure.ai.ml.exceptions import ErrorTarget
@@ -32,7 +30,8 @@ from accelerator.local._poller import completed
 from accelerator.local._store import read_record, write_record
 from accelerator.local._validation import check_name
 from accelerator.local.operations._base import LocalOperations
-from accelerator.local.operations._operation_orchestrator import LocalOrchestrator, parse_reference
+from accelerator.local.operations._deployment_scoring import registered_model, scoring_code
+from accelerator.local.operations._operation_orchestrator import LocalOrchestrator
 
 _MLFLOW_SCORER = Path(__file__).resolve().parents[1] / "_local_endpoints" / "mlflow_score.py"
 
@@ -62,26 +61,14 @@ class OnlineDeploymentOperations(LocalOperations):
         model_name, model_version, model_dir, model_type = self._model(
             deployment.model, folder, deployment.name
         )
-        if deployment.code_configuration is not None:
-            code, _, _ = self._orchestrator.code(deployment.code_configuration.code, deployment._base_path)
-            script = deployment.code_configuration.scoring_script
-            if not (Path(code) / script).is_file():
-                raise validation_error(
-                    f"(UserError) The scoring script '{script}' is not in the code folder.",
-                    ErrorTarget.ONLINE_DEPLOYMENT,
-                )
-            environment = self._orchestrator.environment(deployment.environment)
-        else:
-            if model_type != AssetTypes.MLFLOW_MODEL:
-                raise validation_error(
-                    "(UserError) A deployment without code_configuration must deploy an mlflow_model; "
-                    "give a scoring script for other models.",
-                    ErrorTarget.ONLINE_DEPLOYMENT,
-                )
-            code_dir = folder / "code" / deployment.name
-            code_dir.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(_MLFLOW_SCORER, code_dir / "score.py")
-            code, script, environment = str(code_dir), "score.py", None
+        code, script, environment = scoring_code(
+            self._orchestrator,
+            deployment,
+            model_type,
+            folder,
+            (_MLFLOW_SCORER, "score.py", None),
+            ErrorTarget.ONLINE_DEPLOYMENT,
+        )
         try:
             collection = _collect.settings_of(deployment.data_collector)
         except ValueError as error:
@@ -128,16 +115,7 @@ class OnlineDeploymentOperations(LocalOperations):
 
     def _model(self, model: Any, folder: Path, deployment: str) -> tuple[str, str, Path, str]:
         """The registered model's files, copied under ``models/<deployment>/<name>/<version>``."""
-        if isinstance(model, Model):
-            if not (model.name and model.version):
-                raise LocalBackendUnsupportedError(
-                    "inline models", "Register the model and deploy it by name."
-                )
-            model = f"{model.name}:{model.version}"
-        if not isinstance(model, str):
-            raise validation_error("(UserError) The deployment needs a model.", ErrorTarget.ONLINE_DEPLOYMENT)
-        name, version, label = parse_reference(model)
-        registered = self._client.models.get(name, version=version, label=label)
+        registered = registered_model(self._client, model, ErrorTarget.ONLINE_DEPLOYMENT)
         source = Path(self._client.models._local_path(registered.name, registered.version))
         root = folder / "models" / deployment
         target = root / registered.name / str(registered.version) / source.name
