@@ -17,6 +17,7 @@ from accelerator.design.decide import (
     decide_solution,
     revise,
 )
+from accelerator.design.deployed import DeployedTopology, deployed_topology
 from accelerator.design.errors import DesignError, Problem
 from accelerator.design.inputs import FILES, DesignInputs, load_inputs
 from accelerator.design.records import (
@@ -33,6 +34,7 @@ __all__ = [
     "FILES",
     "ArchitectureDecisions",
     "DeliveryDecisions",
+    "DeployedTopology",
     "DesignError",
     "DesignInputs",
     "DesignStore",
@@ -46,6 +48,7 @@ __all__ = [
     "decide_delivery",
     "decide_kickoff",
     "decide_solution",
+    "deployed_topology",
     "load_inputs",
     "render",
     "revise",

@@ -103,6 +103,11 @@ def test_design_with_dev_and_prod_gives_two_workspaces_in_week_5(fresh_store, tm
     assert "prod: mlw-taxi-prod in rg-taxi-prod, westeurope" in created
     workspaces = fresh_store / "workspaces"
     assert sorted(p.name for p in workspaces.iterdir()) == ["rg-taxi-dev", "rg-taxi-prod"]
+    # Week 6 validates the environments of the design, with the clusters designed for them.
+    validated = text_of(run("06_connect_and_validate", tmp_path))
+    assert "From the solution design of week 4." in validated
+    assert "All 12 checks passed in 2 workspaces." in validated
+    assert "prod: cpu-cluster, Standard_DS3_v2, 0-4 dedicated nodes" in validated
 
     # Week 3 again with three environments: week 5 asks for week 4 first, unless told what to create.
     run("03_architecture_choices", tmp_path)
