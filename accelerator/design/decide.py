@@ -197,14 +197,7 @@ def decide_solution(
     if isinstance(network, str):
         network = dict.fromkeys(names, network)
     chosen = _parameter("network", dict[str, NetworkOption], network or {})
-    unknown = [env for env in chosen if env not in names]
-    if unknown:
-        raise DesignError(
-            [
-                Problem("parameter network", None, f"{e} is not in the topology ({', '.join(names)})")
-                for e in unknown
-            ]
-        )
+    _check_in_topology("network", chosen, names)
     organisation = kickoff.team.organisation
     networks = {
         env: choose_network(
@@ -218,14 +211,7 @@ def decide_solution(
     rbac = plan_rbac(inputs.rbac, {plan.name: plan.resource_group for plan in architecture.topology})
     cost_inputs = revise(inputs.cost, prices={**inputs.cost.prices, **prices} if prices else None)
     hours = _parameter("node_hours", dict[str, float], node_hours or {})
-    unknown = [env for env in hours if env not in names]
-    if unknown:
-        raise DesignError(
-            [
-                Problem("parameter node_hours", None, f"{e} is not in the topology ({', '.join(names)})")
-                for e in unknown
-            ]
-        )
+    _check_in_topology("node_hours", hours, names)
     cost = estimate_cost(
         cost_inputs,
         {plan.name: plan.cluster for plan in architecture.topology},
@@ -287,3 +273,15 @@ def assemble(inputs: DesignInputs) -> SolutionDesign:
     delivery = decide_delivery(inputs, kickoff)
     architecture = decide_architecture(inputs, kickoff, delivery)
     return decide_solution(inputs, kickoff, delivery, architecture)
+
+
+def _check_in_topology(parameter: str, environments: Any, names: list[str]) -> None:
+    """A per-environment parameter may name only the topology's environments."""
+    unknown = [env for env in environments if env not in names]
+    if unknown:
+        raise DesignError(
+            [
+                Problem(f"parameter {parameter}", None, f"{e} is not in the topology ({', '.join(names)})")
+                for e in unknown
+            ]
+        )

@@ -349,6 +349,7 @@ def test_cost_parameters_prices_hours_and_network(inputs):
         ),
         ({"network": {"staging": "public"}}, "parameter network: staging is not in the topology"),
         ({"node_hours": {"test": "many"}}, "parameter node_hours: test: Input should be a valid number"),
+        ({"node_hours": {"staging": 10}}, "parameter node_hours: staging is not in the topology"),
         (
             {"prices": {"Standard_Q9": 1.0}},
             "parameter prices: Standard_Q9: Standard_Q9 is not in the VM table",
