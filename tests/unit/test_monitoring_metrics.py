@@ -75,7 +75,9 @@ def test_psi_numerical_matches_a_hand_computation() -> None:
     assert m.psi_numerical(baseline, production) == pytest.approx(float(np.sum((p - b) * np.log(p / b))))
 
 
-def test_ks_matches_scipy_and_is_refused_from_ten_thousand_rows(samples: tuple[np.ndarray, np.ndarray]) -> None:
+def test_ks_matches_scipy_and_is_refused_from_ten_thousand_rows(
+    samples: tuple[np.ndarray, np.ndarray],
+) -> None:
     baseline, production = samples
     assert m.ks_pvalue(baseline, production) == pytest.approx(ks_2samp(baseline, production).pvalue)
     with pytest.raises(MonitoringComputationError, match="more than 10000 entries"):
@@ -125,7 +127,8 @@ def test_column_typing_follows_the_service() -> None:
     numerical, categorical = m.column_types(frame, columns)
     assert numerical == ["distance", "minute"]
     assert categorical == ["passengers", "vendor", "store_forward"]
-    numerical, categorical = m.column_types(frame, columns, {"passengers": "numerical", "minute": "categorical"})
+    overrides = {"passengers": "numerical", "minute": "categorical"}
+    numerical, categorical = m.column_types(frame, columns, overrides)
     assert "passengers" in numerical and "minute" in categorical
     with pytest.raises(MonitoringComputationError, match="no common columns"):
         m.common_columns(frame, pd.DataFrame({"other": [1.0]}))
@@ -200,9 +203,8 @@ def test_quality_of_an_all_null_column_and_rounding() -> None:
     )
     null = next(r for r in rows if r.metric_name == m.NULL_VALUE_RATE)
     assert null.metric_value == 1.0 and null.breached
-    rows = m.quality_metrics(
-        baseline, pd.DataFrame({"tip": [np.nan, 1.0, 1.0]}), numerical_thresholds={}, categorical_thresholds={}
-    )
+    one_null = pd.DataFrame({"tip": [np.nan, 1.0, 1.0]})
+    rows = m.quality_metrics(baseline, one_null, numerical_thresholds={}, categorical_thresholds={})
     assert next(r for r in rows if r.metric_name == m.NULL_VALUE_RATE).metric_value == 0.33333
     with pytest.raises(MonitoringComputationError, match="no rows"):
         m.quality_metrics(baseline, production.iloc[:0], numerical_thresholds={}, categorical_thresholds={})

@@ -51,6 +51,7 @@ def send(workspace_dir: Path, mail: EmailMessage) -> bool:
 
     A delivery failure is reported (raised) after the copy is kept: the alert is never lost.
     """
+    maildir(workspace_dir).parent.mkdir(parents=True, exist_ok=True)
     box = mailbox.Maildir(maildir(workspace_dir), create=True)
     box.add(mail)
     host = os.environ.get(SMTP_HOST)

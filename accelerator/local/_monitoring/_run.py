@@ -304,7 +304,8 @@ def _record(
         signal = schedule.create_monitor.monitoring_signals[name]
         child = child_record(
             parent,
-            f"{job_name}-{name}"[:255],
+            # Child names are lower case: the SDK lowers a node's upper-case name, warning each time.
+            f"{job_name}-{name}".lower()[:255],
             step=name,
             display_name=name,
             command=f"model monitor signal {name} ({_signals.signal_type(signal)})",
