@@ -68,7 +68,9 @@ def parse_time(value: Any, tz: ZoneInfo, what: str) -> dt.datetime | None:
         try:
             moment = date_parser.isoparse(str(value))
         except (ValueError, OverflowError):
-            raise _error(f"Invalid {what} '{value}': use ISO 8601, for example 2026-01-01T02:00:00.") from None
+            raise _error(
+                f"Invalid {what} '{value}': use ISO 8601, for example 2026-01-01T02:00:00."
+            ) from None
     return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
 
 
@@ -88,13 +90,17 @@ class Trigger:
     def __init__(self, rest: dict[str, Any], created: dt.datetime) -> None:
         kind = str(rest.get("triggerType") or "").lower()
         if kind not in ("recurrence", "cron"):
-            raise _error(f"Unsupported trigger type '{rest.get('triggerType')}': use RecurrenceTrigger or CronTrigger.")
+            raise _error(
+                f"Unsupported trigger type '{rest.get('triggerType')}': use RecurrenceTrigger or CronTrigger."
+            )
         self.kind = kind
         self.tz = zone(rest.get("timeZone"))
         self.start = parse_time(rest.get("startTime"), self.tz, "start_time")
         self.end = parse_time(rest.get("endTime"), self.tz, "end_time")
         if self.start and self.end and self.end <= self.start:
-            raise _error(f"The end_time {rest.get('endTime')} must be later than the start_time {rest.get('startTime')}.")
+            raise _error(
+                f"The end_time {rest.get('endTime')} must be after the start_time {rest.get('startTime')}."
+            )
         if self.end and self.end <= created:
             raise _error(f"The end_time {rest.get('endTime')} is in the past.")
         # Without start_time a schedule starts when it is created.
@@ -109,7 +115,8 @@ class Trigger:
         fields = expression.split()
         if len(fields) != 5:
             raise _error(
-                f"Invalid cron expression '{expression}': use five fields, MINUTES HOURS DAYS MONTHS DAYS-OF-WEEK."
+                f"Invalid cron expression '{expression}': "
+                "use five fields, MINUTES HOURS DAYS MONTHS DAYS-OF-WEEK."
             )
         if fields[2] != "*" or fields[3] != "*":
             logger.warning("Cron DAYS and MONTHS fields are treated as '*' by Azure ML: '%s'.", expression)
@@ -134,13 +141,15 @@ class Trigger:
         days = days if isinstance(days, list) else [days]
         unknown = [d for d in days if str(d).lower() not in WEEK_DAYS]
         if unknown:
-            raise _error(f"Invalid week day(s) {unknown} in the recurrence pattern: use {', '.join(WEEK_DAYS)}.")
+            raise _error(
+                f"Invalid week day(s) {unknown} in the recurrence pattern: use {', '.join(WEEK_DAYS)}."
+            )
         self.week_days = sorted({WEEK_DAYS.index(str(d).lower()) for d in days})
         self.month_days = _int_list(pattern.get("monthDays"), 1, 31, "month day")
         self.patterned = bool(self.hours or self.minutes or self.week_days or self.month_days)
         if self.patterned:
             if frequency in ("minute", "hour"):
-                raise _error(f"A recurrence pattern is supported for day, week and month frequencies, not '{frequency}'.")
+                raise _error(f"A recurrence pattern needs frequency day, week or month, not '{frequency}'.")
             if not (self.hours and self.minutes):
                 raise _error("A recurrence pattern needs both hours and minutes.")
             if self.week_days and frequency == "day":

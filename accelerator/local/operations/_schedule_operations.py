@@ -85,8 +85,9 @@ class ScheduleOperations(LocalOperations):
             created = previous["created"] if previous else now.isoformat()
             # Validated against the creation time: an end_time in the past is refused.
             trigger = Trigger(body["properties"]["trigger"], now)
-            same_trigger = previous is not None and previous["rest"]["properties"]["trigger"] == (
-                body["properties"]["trigger"]
+            same_trigger = (
+                previous is not None
+                and previous["rest"]["properties"]["trigger"] == (body["properties"]["trigger"])
             )
             if not enabled:
                 next_due = None
@@ -218,7 +219,9 @@ class ScheduleOperations(LocalOperations):
         properties["provisioningState"] = "Succeeded"
         body.update(
             name=record["name"],
-            id=self._scope.arm_id("workspaces", self._scope.workspace_name or "", "schedules", record["name"]),
+            id=self._scope.arm_id(
+                "workspaces", self._scope.workspace_name or "", "schedules", record["name"]
+            ),
             type="Microsoft.MachineLearningServices/workspaces/schedules",
             properties=properties,
             systemData={

@@ -1,9 +1,10 @@
-"""The taxi fare training pipeline: prepare -> train -> evaluate against the champion -> register.
+"""The taxi fare training pipeline: prepare, train, evaluate, register.
 
-One definition for everything that trains the model: notebook 09 runs it, the weekly retraining
-``JobSchedule`` schedules it, and the breach handler (``retrain/handler.py``) submits it, so the
-champion/challenger gate is the same whoever starts a training. Each step is a command component
-specified in YAML beside the code it runs (``components/``).
+One definition for everything that trains the model: notebook 09 runs it,
+the weekly retraining ``JobSchedule`` schedules it, and the breach handler
+(``retrain/handler.py``) submits it, so the champion/challenger gate is the
+same whoever starts a training. Each step is a command component specified
+in YAML beside the code it runs (``components/``).
 """
 
 from __future__ import annotations
@@ -75,9 +76,10 @@ def training_job(
 ) -> PipelineJob:
     """The pipeline as a job on ``data``.
 
-    ``data`` is a data asset reference: ``azureml:<name>:<version>`` for a fixed version, or
-    ``azureml:<name>@latest`` for whatever version is latest when the job is submitted (what a
-    schedule or the breach handler wants).
+    ``data`` is a data asset reference: ``azureml:<name>:<version>`` for a
+    fixed version, or ``azureml:<name>@latest`` for whatever version is
+    latest when the job is submitted (what a schedule or the breach handler
+    wants).
     """
     job = taxi_fare_training(
         raw_data=Input(type=AssetTypes.URI_FOLDER, path=data),
