@@ -108,7 +108,7 @@ def test_lifecycle_list_views_and_delete_refused_while_enabled(client: LocalMLCl
     assert _scheduler.state(client.home) is not None  # the first enabled schedule starts the scheduler
 
     assert [s.name for s in client.schedules.list()] == ["nightly"]
-    with pytest.raises(HttpResponseError, match="is enabled and cannot be deleted. Disable it first"):
+    with pytest.raises(HttpResponseError, match=r"is enabled and cannot be deleted\. Disable it first"):
         client.schedules.begin_delete("nightly")
     assert client.schedules.get("nightly").is_enabled  # still there
 
