@@ -7,7 +7,8 @@ same whoever starts a training. Each step is a command component specified
 in YAML beside the code it runs (``components/``).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: dsl.pipeline reads the annotations
+# as types.
 
 from pathlib import Path
 
