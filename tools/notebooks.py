@@ -104,8 +104,14 @@ def run_book(store: Path, output: Path | None = None) -> Iterator[tuple[Path, fl
     os.environ["ACCELERATOR_BACKEND"] = "local"
     if output:
         output.mkdir(parents=True, exist_ok=True)
-    for path in notebooks_in_order():
-        yield path, execute(path, (output / path.name) if output else path)
+    try:
+        for path in notebooks_in_order():
+            yield path, execute(path, (output / path.name) if output else path)
+    finally:
+        # Schedules the book leaves enabled keep the store's scheduler running: make book leaves none.
+        from accelerator.local._scheduling._scheduler import stop
+
+        stop(store.resolve())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,12 +41,12 @@ from accelerator.local.operations import (
     OnlineDeploymentOperations,
     OnlineEndpointOperations,
     RegistryOperations,
+    ScheduleOperations,
     WorkspaceOperations,
 )
 
 # MLClient operation groups that later chapters bring to the local backend.
 _NOT_YET = (
-    "schedules",
     "connections",
     "feature_stores",
     "feature_sets",
@@ -104,6 +104,7 @@ class LocalMLClient:
         self.online_deployments = OnlineDeploymentOperations(self._scope, self)
         self.batch_endpoints = BatchEndpointOperations(self._scope, self)
         self.batch_deployments = BatchDeploymentOperations(self._scope, self)
+        self.schedules = ScheduleOperations(self._scope, self)
         for group in _NOT_YET:
             setattr(self, group, _NotYetSupported(group))
 

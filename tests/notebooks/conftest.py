@@ -12,4 +12,8 @@ def fresh_store(tmp_path, monkeypatch):
     # A kernel inherits this process's environment: no MLflow settings left by other tests.
     for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID"):
         monkeypatch.delenv(variable, raising=False)
-    return store
+    yield store
+    # A schedule a notebook left enabled keeps the store's scheduler running: stop it with the store.
+    from accelerator.local._scheduling._scheduler import stop
+
+    stop(store)

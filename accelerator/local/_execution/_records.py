@@ -63,9 +63,15 @@ class JobRecords:
             record = self.get(name)
             if record["status"] in TERMINAL:
                 changes.pop("status", None)
+            changed = "status" in changes and changes["status"] != record["status"]
             record.update(changes)
             write_record(self.folder(name) / "job.yaml", record)
-            return record
+        if changed:
+            # Azure ML publishes RunStatusChanged on every status change: deliver it to subscribers.
+            from accelerator.local._events import publish
+
+            publish(self.workspace_dir, record)
+        return record
 
     def all(self) -> Iterator[dict[str, Any]]:
         """Every job, oldest first."""

@@ -12,6 +12,7 @@ from accelerator.local.operations._model_operations import ModelOperations
 from accelerator.local.operations._online_deployment_operations import OnlineDeploymentOperations
 from accelerator.local.operations._online_endpoint_operations import OnlineEndpointOperations
 from accelerator.local.operations._registry_operations import RegistryOperations
+from accelerator.local.operations._schedule_operations import ScheduleOperations
 from accelerator.local.operations._workspace_operations import WorkspaceOperations
 
 __all__ = [
@@ -27,5 +28,6 @@ __all__ = [
     "OnlineDeploymentOperations",
     "OnlineEndpointOperations",
     "RegistryOperations",
+    "ScheduleOperations",
     "WorkspaceOperations",
 ]

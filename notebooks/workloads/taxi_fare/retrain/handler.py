@@ -1,0 +1,97 @@
+"""Retrain on a monitor's breach, without a person.
+
+The handler of the ``retrain-on-monitor-breach`` Event Grid subscription
+(``infra/event_subscriptions.yaml``). ``handle(event, ml_client)`` receives
+Azure ML's ``RunStatusChanged`` event (Event Grid schema). For a monitor run
+that ended with the breach tag, it submits the week 9 training pipeline on
+the latest version of the data, in the workspace of ``ml_client`` (dev). The
+pipeline's gate decides whether the challenger becomes the champion; nothing
+here deploys: a new champion reaches test and prod only through week 11's
+promotion.
+
+On Azure an Azure Function wraps it (its app settings give the workspace and
+the values below); the local backend delivers the same event to the same
+function.
+
+Settings (environment variables, with week 9's defaults):
+``RETRAIN_DATA_NAME`` (taxi-trips), ``RETRAIN_COMPUTE`` (cpu-cluster),
+``RETRAIN_MODEL_NAME`` (taxi-fare), ``RETRAIN_MARGIN`` (0.01),
+``RETRAIN_EXPERIMENT`` (taxi-fare-retraining).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from azure.ai.ml.entities import Job
+from azure.core.exceptions import ResourceNotFoundError
+
+from accelerator.events import BREACH_MESSAGE, BREACH_TAG, RUN_STATUS_CHANGED
+from workloads.taxi_fare.pipeline import training_job
+
+# A monitor run ends Failed when a signal breaches; either way the run is over
+# and its breach tag was set before it ended.
+TERMINAL = ("Completed", "Failed", "Canceled")
+RETRAINING_TAG = "retraining.trigger"
+MONITOR_RUN_TAG = "retraining.monitor_run"
+
+
+def _get(mapping: Any, key: str) -> Any:
+    """A key of the event's data, matched case-insensitively (as Event Grid)."""
+    if not isinstance(mapping, dict):
+        return None
+    for name, value in mapping.items():
+        if str(name).lower() == key.lower():
+            return value
+    return None
+
+
+def breached_run(event: dict) -> str | None:
+    """The monitor run of a breach event; None for any other event."""
+    if event.get("eventType") != RUN_STATUS_CHANGED:
+        return None
+    data = event.get("data") or {}
+    breach = _get(_get(data, "RunTags"), BREACH_TAG)
+    if not isinstance(breach, str) or BREACH_MESSAGE not in breach:
+        return None
+    if _get(data, "RunStatus") not in TERMINAL:
+        return None
+    run_id = _get(data, "RunId")
+    return str(run_id) if run_id else None
+
+
+def retraining_name(run_id: str) -> str:
+    """One retraining per breached run: an event may be delivered twice."""
+    return re.sub(r"[^a-zA-Z0-9_-]", "_", f"retrain-{run_id}")[:255]
+
+
+def handle(event: dict, ml_client: Any) -> Job | None:
+    """Submit the training pipeline for a breached monitor run.
+
+    Returns the pipeline job, or None for any event that is not a breach.
+    """
+    run_id = breached_run(event)
+    if run_id is None:
+        return None
+    name = retraining_name(run_id)
+    try:
+        return ml_client.jobs.get(
+            name
+        )  # delivered before: the retraining already exists
+    except ResourceNotFoundError:
+        pass
+    job = training_job(
+        f"azureml:{os.environ.get('RETRAIN_DATA_NAME', 'taxi-trips')}@latest",
+        compute=os.environ.get("RETRAIN_COMPUTE", "cpu-cluster"),
+        model_name=os.environ.get("RETRAIN_MODEL_NAME", "taxi-fare"),
+        margin=float(os.environ.get("RETRAIN_MARGIN", "0.01")),
+        display_name=f"retraining: breach in {run_id}",
+        experiment_name=os.environ.get(
+            "RETRAIN_EXPERIMENT", "taxi-fare-retraining"
+        ),
+    )
+    job.name = name
+    job.tags = {RETRAINING_TAG: "monitor-breach", MONITOR_RUN_TAG: run_id}
+    return ml_client.jobs.create_or_update(job)
