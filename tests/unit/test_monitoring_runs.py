@@ -407,3 +407,50 @@ def test_unsupported_signals_and_feature_filters_are_named(monitored: LocalMLCli
     )
     child = _children(monitored, job.name)["top"]
     assert "MonitorFeatureFilter" in monitored.jobs._records.get(child.name)["error"]
+
+
+def test_triggered_through_ml_client_schedules(
+    monitored: LocalMLClient, tracking: Any, tmp_path: Path
+) -> None:
+    """The schedules' contract: create the MonitorSchedule, trigger it as of a day, read the run. The
+    schedule comes back from the store through the SDK's REST form, regression thresholds included."""
+    workspace_dir = monitored._scope.require_workspace()
+    ids = _collected(
+        workspace_dir,
+        "model_outputs",
+        DAY + dt.timedelta(hours=11),
+        [{"prediction": 10.0}, {"prediction": 20.0}],
+    )
+    pd.DataFrame({"correlationid": ids, "cost": [10.0, 30.0]}).to_csv(tmp_path / "truth.csv", index=False)
+    monitored.data.create_or_update(
+        Data(name="taxi-truth", version="1", path=str(tmp_path / "truth.csv"), type="uri_file")
+    )
+    performance = ModelPerformanceSignal(
+        production_data=ProductionData(
+            input_data=Input(path=_uri("model_outputs"), type="uri_folder"),
+            data_context="model_outputs",
+            data_column_names={"prediction": "prediction", "correlation_id": "correlationid"},
+        ),
+        reference_data=ReferenceData(
+            input_data=Input(path="azureml:taxi-truth:1", type="uri_file"),
+            data_context="ground_truth",
+            data_column_names={"actual": "cost", "correlation_id": "correlationid"},
+        ),
+        metric_thresholds=ModelPerformanceMetricThreshold(
+            regression=ModelPerformanceRegressionThresholds(root_mean_squared_error=5.0)
+        ),
+        alert_enabled=True,
+    )
+    schedule = _schedule({"data-drift": _drift(), "rmse": performance})
+    monitored.schedules.begin_create_or_update(schedule).result()
+    try:
+        result = monitored.schedules.trigger(schedule.name, schedule_time="2026-03-03T00:00:00Z")
+        job = monitored.jobs.get(result.job_name)
+        assert job.name == "taxi-fare-monitor-20260303T000000Z" and job.status == "Completed"
+        children = _children(monitored, job.name)
+        assert BREACH_TAG in children["data-drift"].tags
+        rmse = tracking.get_run(children["rmse"].name).data.metrics["RootMeanSquaredError"]
+        assert rmse == pytest.approx(np.sqrt((0 + 100) / 2))  # above 5.0: breached
+        assert "RootMeanSquaredError" in children["rmse"].tags[BREACH_TAG]
+    finally:
+        monitored.schedules.begin_disable(schedule.name).result()

@@ -8,8 +8,9 @@
 - ``_alert``: the alert mail (a Maildir in the workspace, and SMTP when configured).
 
 ``ml_client.schedules.trigger(...)`` calls :func:`submit_monitor_run` for a ``MonitorSchedule``;
-``ml_client.schedules.begin_create_or_update`` can call :func:`resolve` to refuse, at creation as
-the SDK does, a monitor whose deployment does not collect what its signals need.
+``ml_client.schedules.begin_create_or_update`` calls :func:`resolve_monitor_schedule`, which fills
+in the default signals and the deployment's collected data and refuses, at creation as the SDK
+does, a monitor whose deployment does not collect what its signals need.
 """
 
 from accelerator.local._monitoring._alert import SMTP_FROM, SMTP_HOST, SMTP_PORT, kept, maildir
@@ -21,6 +22,7 @@ from accelerator.local._monitoring._run import (
     data_windows,
     metric_key,
     resolve,
+    resolve_monitor_schedule,
     submit_monitor_run,
 )
 
@@ -37,5 +39,6 @@ __all__ = [
     "maildir",
     "metric_key",
     "resolve",
+    "resolve_monitor_schedule",
     "submit_monitor_run",
 ]

@@ -26,14 +26,23 @@ from azure.ai.ml.constants._monitoring import MonitorDatasetContext
 from azure.ai.ml.entities import (
     AlertNotification,
     BaselineDataRange,
+    DataDriftMetricThreshold,
+    DataDriftSignal,
+    DataQualityMetricThreshold,
+    DataQualitySignal,
     Job,
+    ModelPerformanceMetricThreshold,
+    ModelPerformanceRegressionThresholds,
     MonitorSchedule,
+    PredictionDriftMetricThreshold,
+    PredictionDriftSignal,
     ProductionData,
     ReferenceData,
 )
 from azure.ai.ml.entities._monitoring.signals import ModelPerformanceSignal
 from azure.ai.ml.exceptions import ErrorCategory, ErrorTarget, ScheduleException
 
+from accelerator.events import BREACH_MESSAGE, BREACH_TAG
 from accelerator.local import _mlflow
 from accelerator.local._exceptions import validation_error
 from accelerator.local._execution._paths import _datastore_path
@@ -42,11 +51,14 @@ from accelerator.local._execution._runner import open_run
 from accelerator.local._monitoring import _alert, _signals
 from accelerator.local._monitoring._metrics import MetricRow, MonitoringComputationError
 
-#: The tag the service's evaluator sets on a signal's run when a metric breaches its threshold.
-BREACH_TAG = "azureml_modelmonitor_threshold_breached"
+# BREACH_TAG (from accelerator.events, shared with the retraining handler and the Event Grid
+# filter) is what the service's evaluator sets on a signal's run when a metric breaches.
+__all__ = ["BREACH_TAG", "resolve", "resolve_monitor_schedule", "submit_monitor_run"]
+
 #: The tag the service sets on the monitor run when a window has no data.
 ERROR_TAG = "azureml.modelmonitor.error"
 SIGNAL_METRICS = "signal_metrics"
+PERFORMANCE_THRESHOLDS_PROPERTY = "azureml.modelmonitor.model_performance_thresholds"
 _DEFAULT_DATASTORE = "workspaceblobstore"
 
 
@@ -137,7 +149,7 @@ def resolve(ml_client: Any, schedule: MonitorSchedule) -> MonitorSchedule:
             continue  # its data is always given (ground truth)
         if signal.production_data is not None and signal.reference_data is not None:
             continue
-        collection = "model_outputs" if signal.type == "prediction_drift" else "model_inputs"
+        collection = "model_outputs" if isinstance(signal, PredictionDriftSignal) else "model_inputs"
         context = (
             MonitorDatasetContext.MODEL_OUTPUTS
             if collection == "model_outputs"
@@ -169,7 +181,71 @@ def resolve(ml_client: Any, schedule: MonitorSchedule) -> MonitorSchedule:
     if errors:
         raise _schedule_error("\n".join(errors))
     _fill_windows(resolved)
+    _fill_thresholds(resolved)
     return resolved
+
+
+def resolve_monitor_schedule(ml_client: Any, schedule: MonitorSchedule) -> None:
+    """:func:`resolve` in place, as the SDK's ``_resolve_monitor_schedule_arm_id`` changes the
+    schedule it is given; ``ml_client.schedules.begin_create_or_update`` calls it."""
+    schedule.create_monitor = resolve(ml_client, schedule).create_monitor
+
+
+def _fill_thresholds(schedule: MonitorSchedule) -> None:
+    """The SDK's default thresholds where a signal has none, as the service applies them (the SDK's
+    REST round trip of a data quality signal without thresholds fails otherwise)."""
+    defaults = (
+        (PredictionDriftSignal, PredictionDriftMetricThreshold),
+        (DataDriftSignal, DataDriftMetricThreshold),
+        (DataQualitySignal, DataQualityMetricThreshold),
+    )
+    for signal in schedule.create_monitor.monitoring_signals.values():
+        kind = next((t for cls, t in defaults if isinstance(signal, cls)), None)
+        if kind is not None and signal.metric_thresholds is None:
+            signal.metric_thresholds = kind._get_default_thresholds()
+
+
+def _performance_thresholds(ml_client: Any, schedule: MonitorSchedule) -> None:
+    """Regression thresholds of model performance signals read back from the stored schedule.
+
+    The SDK (1.35) serialises a ``ModelPerformanceMetricThreshold`` as classification accuracy 0.9
+    whatever it holds, and keeps the real thresholds only in the signal's property
+    ``azureml.modelmonitor.model_performance_thresholds``, which the service reads and
+    ``_from_rest_object`` drops. A schedule read back from the store (``schedules.get``) has lost
+    them: they are taken from that property of the stored definition, as the service takes them.
+    """
+    for name, signal in schedule.create_monitor.monitoring_signals.items():
+        if not isinstance(signal, ModelPerformanceSignal):
+            continue
+        thresholds = signal.metric_thresholds
+        if thresholds is not None and thresholds.regression is not None:
+            continue
+        stored = _stored_signal(ml_client, schedule.name, name)
+        text = ((stored or {}).get("properties") or {}).get(PERFORMANCE_THRESHOLDS_PROPERTY)
+        if not text:
+            continue  # refused when computed: no regression thresholds
+        values = {item["metric"]: item["threshold"]["value"] for item in json.loads(text)}
+        if not any(item.get("modelType") == "regression" for item in json.loads(text)):
+            continue
+        signal.metric_thresholds = ModelPerformanceMetricThreshold(
+            regression=ModelPerformanceRegressionThresholds(
+                mean_absolute_error=values.get("MeanAbsoluteError"),
+                mean_squared_error=values.get("MeanSquaredError"),
+                root_mean_squared_error=values.get("RootMeanSquaredError"),
+            )
+        )
+
+
+def _stored_signal(ml_client: Any, schedule: str, signal: str) -> dict[str, Any] | None:
+    records = getattr(getattr(ml_client, "schedules", None), "_records", None)
+    if records is None:
+        return None
+    if not records.exists(schedule):
+        return None
+    record = records.get(schedule)
+    properties = (record.get("rest") or {}).get("properties") or {}
+    definition = (properties.get("action") or {}).get("monitorDefinition") or {}
+    return (definition.get("signals") or {}).get(signal)
 
 
 def _fill_windows(schedule: MonitorSchedule) -> None:
@@ -211,7 +287,7 @@ def _breach_message(signal_name: str, rows: list[MetricRow]) -> str | None:
         for r in breaching
     ]
     return (
-        f"The signal '{signal_name}' has failed due to one or more features violating metric thresholds.\n"
+        f"The signal '{signal_name}' {BREACH_MESSAGE}.\n"
         "The feature names and their corresponding computed metric values violating "
         f"the threshold are \n{listed}\n"
     )
@@ -246,6 +322,7 @@ def submit_monitor_run(
         )
     resolved = resolve(ml_client, schedule)
     definition = resolved.create_monitor
+    _performance_thresholds(ml_client, resolved)
     # Compute first, write after: bad input leaves no job behind.
     outcomes: dict[str, tuple[list[MetricRow] | None, str | None]] = {}
     for name, signal in definition.monitoring_signals.items():
