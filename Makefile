@@ -92,12 +92,14 @@ infra-validate:
 ## refresh: re-execute the notebooks in place (what `make book` does first), for committing
 refresh: notebooks
 
-## benchmark: time each notebook, the data generator, the job runner, the training pipeline, an endpoint
+## benchmark: time each notebook, the data generator, the job runner, the training pipeline, an endpoint,
+## a model monitor run at 1M rows
 benchmark: setup
 	$(BIN)/python tools/benchmark.py
 	$(BIN)/python tools/benchmark_training.py
 	$(BIN)/python tools/benchmark_endpoints.py
 	$(BIN)/python tools/benchmark_batch.py
+	$(BIN)/python tools/benchmark_monitoring.py
 
 clean:
 	rm -rf _build .accelerator

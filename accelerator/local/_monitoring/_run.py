@@ -325,9 +325,10 @@ def submit_monitor_run(
     _performance_thresholds(ml_client, resolved)
     # Compute first, write after: bad input leaves no job behind.
     outcomes: dict[str, tuple[list[MetricRow] | None, str | None]] = {}
+    cache: dict[Any, Any] = {}
     for name, signal in definition.monitoring_signals.items():
         try:
-            outcomes[name] = (_signals.compute(ml_client, signal, trigger_time), None)
+            outcomes[name] = (_signals.compute(ml_client, signal, trigger_time, cache), None)
         except (MonitoringComputationError, NotImplementedError) as error:
             outcomes[name] = (None, f"{type(error).__name__}: {error}")
     return _record(ml_client, records, resolved, trigger_time, job_name, outcomes)
@@ -402,9 +403,9 @@ def _record(
             _mlflow.end_run(tracking, child_run, "FAILED")
             continue
         _write_metrics(ml_client, records, child, rows)
-        for row in rows:
-            tracking.log_metric(child_run, metric_key(row), float(row.metric_value))
-            tracking.log_metric(run_id, f"{name}.{metric_key(row)}", float(row.metric_value))
+        # One batch per run: a SQLite transaction per metric would cost more than the computation.
+        _log_batch(tracking, child_run, {metric_key(row): row.metric_value for row in rows})
+        _log_batch(tracking, run_id, {f"{name}.{metric_key(row)}": row.metric_value for row in rows})
         records.append_log(child["name"], _table(rows))
         tags = {}
         message = _breach_message(name, rows)
@@ -432,6 +433,15 @@ def _record(
     )
     _mlflow.end_run(tracking, run_id, "FAILED" if failed else "FINISHED")
     return ml_client.jobs.get(job_name)
+
+
+def _log_batch(tracking: Any, run_id: str, values: dict[str, float]) -> None:
+    from mlflow.entities import Metric
+
+    stamp = int(dt.datetime.now(dt.timezone.utc).timestamp() * 1000)
+    metrics = [Metric(key, float(value), stamp, 0) for key, value in values.items()]
+    for start in range(0, len(metrics), 1000):  # MLflow's limit per batch
+        tracking.log_batch(run_id, metrics=metrics[start : start + 1000])
 
 
 def _emails(notification: Any) -> list[str]:

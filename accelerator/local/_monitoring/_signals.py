@@ -130,7 +130,9 @@ def _overrides(signal: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in (getattr(signal, "feature_type_override", None) or {}).items()}
 
 
-def compute(ml_client: Any, signal: Any, trigger_time: dt.datetime) -> list[MetricRow]:
+def compute(
+    ml_client: Any, signal: Any, trigger_time: dt.datetime, cache: dict[Any, pd.DataFrame] | None = None
+) -> list[MetricRow]:
     """The metric rows of one signal at ``trigger_time``."""
     if not isinstance(signal, SUPPORTED):
         raise LocalBackendUnsupportedError(
@@ -149,18 +151,17 @@ def compute(ml_client: Any, signal: Any, trigger_time: dt.datetime) -> list[Metr
                 "Collect model_inputs and model_outputs with the deployment's data collector.",
             )
     performance = isinstance(signal, ModelPerformanceSignal)
-    production = _data.read_input(
-        ml_client,
-        signal.production_data.input_data.path,
-        _data.window(signal.production_data.data_window, trigger_time),
-        correlation_ids=performance,
-    )
-    reference = _data.read_input(
-        ml_client,
-        signal.reference_data.input_data.path,
-        _data.window(signal.reference_data.data_window, trigger_time),
-        correlation_ids=performance,
-    )
+    cache = {} if cache is None else cache
+
+    def read(data: Any) -> pd.DataFrame:
+        # Signals of one run reading the same data in the same window read it once.
+        key = (str(data.input_data.path), _data.window(data.data_window, trigger_time), performance)
+        if key not in cache:
+            cache[key] = _data.read_input(ml_client, key[0], key[1], correlation_ids=performance)
+        return cache[key]
+
+    production = read(signal.production_data)
+    reference = read(signal.reference_data)
     if performance:
         return _performance(signal, production, reference)
     if len(production) == 0 or len(reference) == 0:
