@@ -134,9 +134,8 @@ def _scipy(folder: Path) -> dict[str, float]:
             q, _ = np.histogram(prod, bins=bins, range=(low, high))
             distance.jensenshannon(p / p.sum(), q / q.sum(), base=2)
         else:
-            keys = sorted(set(base.astype(str)) | set(prod.astype(str)))
-            p = base.astype(str).value_counts().reindex(keys, fill_value=0).to_numpy()
-            q = prod.astype(str).value_counts().reindex(keys, fill_value=0).to_numpy()
+            counts = pd.concat([base.value_counts(), prod.value_counts()], axis=1).fillna(0)
+            p, q = counts.iloc[:, 0].to_numpy(), counts.iloc[:, 1].to_numpy()
             distance.jensenshannon(p / p.sum(), q / q.sum(), base=2)
     return {
         "seconds": time.perf_counter() - started,

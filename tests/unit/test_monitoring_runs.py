@@ -454,3 +454,74 @@ def test_triggered_through_ml_client_schedules(
         assert "RootMeanSquaredError" in children["rmse"].tags[BREACH_TAG]
     finally:
         monitored.schedules.begin_disable(schedule.name).result()
+
+
+RECORDER = """\
+import json, pathlib
+
+def handle(event, ml_client):
+    folder = pathlib.Path(__file__).parent / "received"
+    folder.mkdir(exist_ok=True)
+    (folder / (event["id"] + ".json")).write_text(json.dumps(event))
+"""
+
+
+@pytest.mark.usefixtures("no_stray_processes")
+def test_a_breach_in_prod_reaches_the_retraining_subscription_once(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The declared Event Grid subscription (its filter on the breach tag) receives the breached
+    signal's run, and nothing from a quiet run: the route a breach takes to retraining."""
+    import time
+
+    import yaml
+    from azure.ai.ml.entities import Workspace
+
+    from accelerator import connect, events
+    from accelerator.local import _events as local_events
+
+    monkeypatch.delenv(SMTP_HOST, raising=False)
+    handlers = tmp_path / "handlers"
+    handlers.mkdir()
+    (handlers / "recorder.py").write_text(RECORDER)
+    (declared,) = events.load_subscriptions(events.SUBSCRIPTIONS_FILE)
+    declared["handler"] = {
+        "root": str(handlers),
+        "module": "recorder",
+        "function": "handle",
+        "environment": "dev",
+    }
+    (tmp_path / "subscriptions.yaml").write_text(yaml.safe_dump({"subscriptions": [declared]}))
+    monkeypatch.setenv(events.SUBSCRIPTIONS_VARIABLE, str(tmp_path / "subscriptions.yaml"))
+    for environment in ("dev", "prod"):
+        client = connect(environment, backend="local")
+        client.workspaces.begin_create(Workspace(name=client.workspace_name, location="westeurope")).result()
+    prod = connect("prod", backend="local")
+    reference = tmp_path / "reference.parquet"
+    _trips(2000, 1).to_parquet(reference)
+    prod.data.create_or_update(Data(name="taxi-reference", version="1", path=str(reference), type="uri_file"))
+    workspace_dir = prod._scope.require_workspace()
+    _collected(
+        workspace_dir, "model_inputs", DAY - dt.timedelta(hours=12), _trips(1000, 3).to_dict("records")
+    )
+    _collected(
+        workspace_dir, "model_inputs", DAY + dt.timedelta(hours=12), _trips(1000, 4, 1.6).to_dict("records")
+    )
+    schedule = _schedule({"data-drift": _drift()})
+    submit_monitor_run(prod, schedule, DAY, "quiet-day")
+    drifted = submit_monitor_run(prod, schedule, DAY + dt.timedelta(days=1), "drifted-day")
+    breached_child = _children(prod, drifted.name)["data-drift"].name
+
+    def delivered() -> list[dict[str, Any]]:
+        return [d for d in local_events.deliveries(home) if d["status"] != "Pending"]
+
+    deadline = time.monotonic() + 30
+    while not delivered() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)  # a stray delivery of another run would be recorded by now
+    found = delivered()
+    assert [d["event"]["data"]["RunId"] for d in found] == [breached_child]
+    assert found[0]["status"] == "Delivered", found[0].get("error")
+    assert found[0]["event"]["data"]["RunStatus"] == "Completed"
+    assert events.BREACH_MESSAGE in found[0]["event"]["data"]["RunTags"][BREACH_TAG]
+    assert len(list((handlers / "received").glob("*.json"))) == 1
