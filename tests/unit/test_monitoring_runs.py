@@ -525,3 +525,27 @@ def test_a_breach_in_prod_reaches_the_retraining_subscription_once(
     assert found[0]["event"]["data"]["RunStatus"] == "Completed"
     assert events.BREACH_MESSAGE in found[0]["event"]["data"]["RunTags"][BREACH_TAG]
     assert len(list((handlers / "received").glob("*.json"))) == 1
+
+
+def test_inputs_outside_the_workspace_are_refused_before_anything_is_written(
+    monitored: LocalMLClient,
+) -> None:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    outside = _drift()
+    outside.reference_data.input_data = Input(path="/etc/passwd", type="uri_file")
+    with pytest.raises(ValidationException, match=r"register it with ml_client\.data\.create_or_update"):
+        submit_monitor_run(monitored, _schedule({"data-drift": outside}), DAY, "outside")
+    missing = _drift()
+    missing.reference_data.input_data = Input(path="azureml:no-such-data:1", type="uri_file")
+    with pytest.raises(ResourceNotFoundError):
+        submit_monitor_run(monitored, _schedule({"data-drift": missing}), DAY, "missing")
+    climbing = _drift()
+    climbing.production_data.input_data = Input(
+        path="azureml://datastores/workspaceblobstore/paths/../../../", type="uri_folder"
+    )
+    with pytest.raises(ValueError, match=r"'\.\.' is not allowed"):
+        submit_monitor_run(monitored, _schedule({"data-drift": climbing}), DAY, "climbing")
+    assert not monitored.jobs._records.exists("outside")
+    assert not monitored.jobs._records.exists("missing")
+    assert not monitored.jobs._records.exists("climbing")

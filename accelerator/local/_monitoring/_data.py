@@ -22,8 +22,9 @@ import fsspec
 import isodate
 import pandas as pd
 import yaml
+from azure.ai.ml.exceptions import ErrorTarget
 
-from accelerator.local._exceptions import LocalBackendUnsupportedError
+from accelerator.local._exceptions import LocalBackendUnsupportedError, validation_error
 from accelerator.local._monitoring._metrics import MonitoringComputationError
 
 MDC_FOLDER = "modelDataCollector"
@@ -83,11 +84,20 @@ def asset_location(ml_client: Any, path: str) -> tuple[str, str]:
             raise LocalBackendUnsupportedError("data asset labels in monitor inputs", "Give a version.")
         data = ml_client.data.get(name, version)
         return str(data.type), str(data.path)
-    if text.startswith("azureml://datastores/"):
+    if text.startswith("azureml://datastores/") and "/paths/" in text:
         scope = ml_client._scope
         long = scope.datastore_uri(*text.removeprefix("azureml://datastores/").split("/paths/", 1))
         return "uri_folder" if text.endswith("/") else "uri_file", long
-    return ("uri_folder" if text.endswith("/") else "uri_file"), text
+    if text.startswith("azureml://subscriptions/") and "/datastores/" in text:
+        return "uri_folder" if text.endswith("/") else "uri_file", text
+    # A monitor reads what the workspace holds: on Azure the SDK uploads a local path as an asset
+    # when the schedule is created; here it must be registered first, and no other path is read.
+    raise validation_error(
+        f"(UserError) Monitor input '{text}' is neither a data asset (azureml:<name>:<version>) nor a "
+        "datastore path (azureml://datastores/<name>/paths/<path>): register it with "
+        "ml_client.data.create_or_update first.",
+        ErrorTarget.SCHEDULE,
+    )
 
 
 def read_input(

@@ -48,7 +48,7 @@ from accelerator.local._exceptions import validation_error
 from accelerator.local._execution._paths import _datastore_path
 from accelerator.local._execution._records import JobRecords, child_record, now
 from accelerator.local._execution._runner import open_run
-from accelerator.local._monitoring import _alert, _signals
+from accelerator.local._monitoring import _alert, _data, _signals
 from accelerator.local._monitoring._metrics import MetricRow, MonitoringComputationError
 
 # BREACH_TAG (from accelerator.events, shared with the retraining handler and the Event Grid
@@ -180,6 +180,12 @@ def resolve(ml_client: Any, schedule: MonitorSchedule) -> MonitorSchedule:
             )
     if errors:
         raise _schedule_error("\n".join(errors))
+    for signal in definition.monitoring_signals.values():
+        for data in (getattr(signal, "production_data", None), getattr(signal, "reference_data", None)):
+            if isinstance(signal, _signals.SUPPORTED) and data is not None:
+                # As the SDK's _resolve_job_inputs: a named asset must exist, a path must be one
+                # the workspace holds.
+                _data.asset_location(ml_client, str(data.input_data.path))
     _fill_windows(resolved)
     _fill_thresholds(resolved)
     return resolved
