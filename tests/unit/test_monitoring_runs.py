@@ -549,3 +549,36 @@ def test_inputs_outside_the_workspace_are_refused_before_anything_is_written(
     assert not monitored.jobs._records.exists("outside")
     assert not monitored.jobs._records.exists("missing")
     assert not monitored.jobs._records.exists("climbing")
+
+
+def test_prediction_drift_compares_the_last_day_with_the_two_before(
+    monitored: LocalMLClient, tracking: Any
+) -> None:
+    """The SDK's default windows for a daily monitor: production the last day, reference the two days
+    before it (P2D, offset P1D), both from the collected model outputs."""
+    from azure.ai.ml.entities import PredictionDriftMetricThreshold, PredictionDriftSignal
+
+    workspace_dir = monitored._scope.require_workspace()
+    rng = np.random.default_rng(11)
+    for days_before, scale in ((3, 1.0), (2, 1.0), (1, 1.4)):
+        fares = np.round(rng.gamma(3.0, 4.0, 400) * scale, 2)
+        when = DAY + dt.timedelta(days=1) - dt.timedelta(days=days_before) + dt.timedelta(hours=12)
+        _collected(workspace_dir, "model_outputs", when, [{"prediction": float(f)} for f in fares])
+    outputs = Input(path=_uri("model_outputs"), type="uri_folder")
+    signal = PredictionDriftSignal(
+        production_data=ProductionData(input_data=outputs, data_context="model_outputs"),
+        reference_data=ReferenceData(
+            input_data=outputs,
+            data_context="model_outputs",
+            data_window=BaselineDataRange(lookback_window_size="default", lookback_window_offset="default"),
+        ),
+        metric_thresholds=PredictionDriftMetricThreshold._get_default_thresholds(),
+    )
+    job = submit_monitor_run(
+        monitored, _schedule({"fare-drift": signal}), DAY + dt.timedelta(days=1), "fares"
+    )
+    child = _children(monitored, job.name)["fare-drift"]
+    metrics = tracking.get_run(child.name).data.metrics
+    assert metrics["BaselineRowCount"] == 800 and metrics["TargetRowCount"] == 400
+    assert metrics["prediction.NormalizedWassersteinDistance"] > 0.1
+    assert '"group": "prediction"' in child.tags[BREACH_TAG]
