@@ -218,8 +218,12 @@ def test_the_handler_submits_the_training_pipeline_once_per_breach(
         assert list(job.jobs) == ["prep", "train", "evaluate", "register"]  # the week 9 pipeline and gate
         assert job.tags[handler.MONITOR_RUN_TAG] == "taxi-prod-monitor-20260203T030000Z"
         assert job.experiment_name == "taxi-fare-retraining"
-        # The same event delivered again starts nothing new.
+        # The same event delivered again starts nothing new, nor does another signal of the same run.
         assert handler.handle(breach_event(), jobs_client).name == job.name
+        sibling = breach_event()
+        sibling["data"]["RunId"] = "taxi-prod-monitor-20260203T030000Z_prediction-drift"
+        sibling["data"]["RunProperties"] = {"azureml.parentrunid": "taxi-prod-monitor-20260203T030000Z"}
+        assert handler.handle(sibling, jobs_client).name == job.name
         assert [j.name for j in jobs_client.jobs.list()] == [job.name]
     finally:
         jobs_client.jobs.begin_cancel(job.name).result()  # the gate's run itself is week 9's test
