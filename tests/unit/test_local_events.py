@@ -16,6 +16,8 @@ from azure.ai.ml.entities._job.pipeline.pipeline_job import PipelineJob
 from accelerator import connect, events
 from accelerator.local import LocalMLClient
 from accelerator.local import _events as local_events
+from accelerator.local._execution import _process
+from accelerator.local._execution._records import JobRecords
 
 pytestmark = pytest.mark.usefixtures("no_stray_processes")
 
@@ -159,6 +161,8 @@ def test_a_breach_tagged_job_in_prod_is_delivered_to_the_handler(
         job = command(command="exit 1", environment="azureml:taxi-train:1", compute="cpu-cluster", tags=tags)
         submitted = client.jobs.create_or_update(job)
         assert _wait(lambda: client.jobs.get(submitted.name).status == "Failed")
+        runner = JobRecords(client._scope.require_workspace()).get(submitted.name)["runner"]
+        assert _wait(lambda: not _process.is_alive(runner["pid"], runner["started"]))  # its bookkeeping done
         return submitted.name
 
     breached = run(prod, {events.BREACH_TAG: BREACH})
