@@ -53,7 +53,11 @@ def event_for(workspace_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
         run_id=record["name"],
         run_type=_RUN_TYPES.get(record.get("type") or ""),
         tags=record.get("tags") or {},
-        properties=record.get("properties") or {},
+        # A child run (a pipeline step, a monitor's signal) names its parent, as Azure ML's runs do.
+        properties={
+            **(record.get("properties") or {}),
+            **({"azureml.parentrunid": record["parent"]} if record.get("parent") else {}),
+        },
         status=record["status"],
     )
 

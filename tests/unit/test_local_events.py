@@ -3,6 +3,7 @@ breach-tagged job's status changes to the declared handler, and the retraining h
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 from pathlib import Path
@@ -15,6 +16,8 @@ from azure.ai.ml.entities._job.pipeline.pipeline_job import PipelineJob
 from accelerator import connect, events
 from accelerator.local import LocalMLClient
 from accelerator.local import _events as local_events
+from accelerator.local._execution import _process
+from accelerator.local._execution._records import JobRecords
 
 pytestmark = pytest.mark.usefixtures("no_stray_processes")
 
@@ -158,6 +161,8 @@ def test_a_breach_tagged_job_in_prod_is_delivered_to_the_handler(
         job = command(command="exit 1", environment="azureml:taxi-train:1", compute="cpu-cluster", tags=tags)
         submitted = client.jobs.create_or_update(job)
         assert _wait(lambda: client.jobs.get(submitted.name).status == "Failed")
+        runner = JobRecords(client._scope.require_workspace()).get(submitted.name)["runner"]
+        assert _wait(lambda: not _process.is_alive(runner["pid"], runner["started"]))  # its bookkeeping done
         return submitted.name
 
     breached = run(prod, {events.BREACH_TAG: BREACH})
@@ -217,8 +222,40 @@ def test_the_handler_submits_the_training_pipeline_once_per_breach(
         assert list(job.jobs) == ["prep", "train", "evaluate", "register"]  # the week 9 pipeline and gate
         assert job.tags[handler.MONITOR_RUN_TAG] == "taxi-prod-monitor-20260203T030000Z"
         assert job.experiment_name == "taxi-fare-retraining"
-        # The same event delivered again starts nothing new.
+        # The same event delivered again starts nothing new, nor does another signal of the same run.
         assert handler.handle(breach_event(), jobs_client).name == job.name
+        sibling = breach_event()
+        sibling["data"]["RunId"] = "taxi-prod-monitor-20260203T030000Z_prediction-drift"
+        sibling["data"]["RunProperties"] = {"azureml.parentrunid": "taxi-prod-monitor-20260203T030000Z"}
+        assert handler.handle(sibling, jobs_client).name == job.name
         assert [j.name for j in jobs_client.jobs.list()] == [job.name]
     finally:
         jobs_client.jobs.begin_cancel(job.name).result()  # the gate's run itself is week 9's test
+
+
+def test_the_weekly_retraining_schedule_runs_the_same_pipeline_on_the_latest_data(
+    jobs_client: LocalMLClient, handler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workloads.taxi_fare.retrain.schedule import weekly_retraining
+
+    from accelerator.local._scheduling import _scheduler
+    from accelerator.local._scheduling._fire import build_job
+    from accelerator.local._scheduling._records import ScheduleRecords
+
+    schedule = weekly_retraining(
+        data_name="taxi-trips",
+        compute="cpu-cluster",
+        model_name="taxi-fare",
+        margin=0.01,
+        start_time="2030-01-01T00:00:00",
+        enabled=False,
+    )
+    created = jobs_client.schedules.begin_create_or_update(schedule).result()
+    assert created.trigger.schedule.week_days == ["monday"]
+    assert list(created.create_job.jobs) == ["prep", "train", "evaluate", "register"]
+    assert _scheduler.state(jobs_client.home) is None  # disabled: no scheduler
+    record = ScheduleRecords(jobs_client._scope.require_workspace()).get(schedule.name)
+    when = dt.datetime(2030, 1, 7, 3, 0, tzinfo=dt.timezone.utc)  # the first Monday 03:00
+    job = build_job(record, when)
+    assert job.name == "taxi-fare-weekly-retraining-20300107T030000Z"
+    assert job.inputs["raw_data"].path == "azureml:taxi-trips@latest"  # resolved when it fires

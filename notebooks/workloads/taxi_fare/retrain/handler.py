@@ -58,7 +58,10 @@ def breached_run(event: dict) -> str | None:
         return None
     if _get(data, "RunStatus") not in TERMINAL:
         return None
-    run_id = _get(data, "RunId")
+    # The tag is on a signal's run: the monitor run is its parent, and one
+    # monitor run retrains once however many of its signals breached.
+    parent = _get(_get(data, "RunProperties"), "azureml.parentrunid")
+    run_id = parent or _get(data, "RunId")
     return str(run_id) if run_id else None
 
 
