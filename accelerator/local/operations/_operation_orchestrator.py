@@ -84,6 +84,12 @@ class LocalOrchestrator:
                 )
             registered = self._client.environments.create_or_update(environment)
             return registered.id
+        registry_asset = _REGISTRY_ASSET.match(environment)
+        if (
+            registry_asset
+            and (self._scope.registry_dir(registry_asset["registry"]) / "registry.yaml").is_file()
+        ):
+            return self._registry_environment(environment, registry_asset["registry"])
         if environment.startswith("azureml://registries/") or environment.removeprefix("azureml:").startswith(
             "AzureML-"
         ):
@@ -91,6 +97,24 @@ class LocalOrchestrator:
             return environment
         name, version, label = parse_reference(environment)
         return self._client.environments.get(name, version=version, label=label).id
+
+    def _registry_environment(self, environment: str, registry: str) -> str:
+        """An environment of a local registry: it must exist there (Azure ML resolves it so)."""
+        import dataclasses
+
+        from accelerator.local.operations._environment_operations import EnvironmentOperations
+
+        parsed = re.match(
+            r"^azureml://registries/[^/]+/environments/([^/]+)/versions/([^/]+)/?$", environment
+        )
+        if parsed is None:
+            raise validation_error(
+                f"(UserError) '{environment}' is not a registry environment id: use "
+                "azureml://registries/<registry>/environments/<name>/versions/<version>.",
+                ErrorTarget.ENVIRONMENT,
+            )
+        scope = dataclasses.replace(self._scope, workspace_name=None, registry_name=registry)
+        return str(EnvironmentOperations(scope).get(parsed[1], version=parsed[2]).id)
 
     def compute(self, compute: str | None) -> str | None:
         if not compute or compute in ("serverless", "local"):
@@ -128,6 +152,11 @@ class LocalOrchestrator:
             if job_output["path"]:
                 found = f"{found.rstrip('/')}/{job_output['path']}"
             return {"uri": found}, found
+        if uri.startswith("azureml://registries/") and kind in MODEL_TYPES:
+            from accelerator.local.operations._deployment_scoring import model_files, registered_model
+
+            model = registered_model(self._client, uri, ErrorTarget.JOB)
+            return {"local": str(model_files(self._client, model))}, str(model.id)
         datastore = parse_datastore_uri(uri)
         if datastore is not None:
             long = self._scope.datastore_uri(datastore.datastore, datastore.path)
