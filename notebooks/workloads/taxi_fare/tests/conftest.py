@@ -3,8 +3,8 @@
 Each option also reads an environment variable, so a pipeline can pass the key
 without putting it on a command line::
 
-    SCORING_URI=https://... SCORING_KEY=... python -m pytest test_acceptance.py \\
-        --model-dir downloaded/taxi-fare --latency-budget-ms 300
+    SCORING_URI=https://... SCORING_KEY=... python -m pytest \\
+        test_acceptance.py --model-dir downloaded/taxi-fare
 """
 
 from __future__ import annotations
