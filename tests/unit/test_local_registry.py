@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
+import json
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from azure.ai.ml.entities import (
+    CommandComponent,
     Environment,
     ManagedOnlineDeployment,
     ManagedOnlineEndpoint,
@@ -148,6 +153,23 @@ def test_environments_reach_the_registry_by_share(dev: LocalMLClient) -> None:
         registry.environments.create_or_update(Environment(name="taxi-score", version="1", image="other:1"))
 
 
+def _workload_module(name: str) -> Any:
+    folder = str(Path(__file__).resolve().parents[2] / "notebooks" / "workloads" / "taxi_fare" / "deploy")
+    sys.path.insert(0, folder)
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(folder)
+
+
+def _request(model_folder: Path) -> str:
+    """Three rows in the model's own input columns."""
+    import mlflow
+
+    columns = mlflow.models.get_model_info(str(model_folder)).signature.inputs.input_names()
+    return json.dumps({"input_data": {"columns": columns, "data": [[1.0] * len(columns)] * 3}})
+
+
 def _workspace(environment: str, location: str) -> LocalMLClient:
     client = connect(environment, backend="local")
     client.workspaces.begin_create(Workspace(name=client.workspace_name, location=location)).result()
@@ -208,6 +230,30 @@ def test_deploy_from_the_registry_in_another_workspace(dev: LocalMLClient, tmp_p
         served = prod.online_endpoints._folder("taxi-reg") / "models" / "blue" / "taxi-mlflow" / "3"
         assert _sha256(served / "mlflow-model") == _sha256(Path(shared.path))
         assert not list(prod.models.list())  # prod registers nothing: it serves the registry's files
+        # Rollback in one step, with the workload's procedure: the live deployment serves the
+        # registry's other version, with the scoring script and the registry's environment.
+        save_linear_taxi_model(tmp_path / "previous", rows=300, seed=3, alpha=500.0)
+        dev.models.create_or_update(
+            Model(name="taxi-mlflow", path=str(tmp_path / "previous"), type="mlflow_model")
+        )
+        previous = dev.models.share(
+            "taxi-mlflow", "2", share_with_name="taxi-mlflow", share_with_version="2", registry_name=REGISTRY
+        )
+        dev.environments.create_or_update(Environment(name="taxi-score", version="1", image=IMAGE))
+        environment = dev.environments.share(
+            "taxi-score", "1", share_with_name="taxi-score", share_with_version="1", registry_name=REGISTRY
+        )
+        rollout = _workload_module("rollout")
+        rollout.set_traffic(prod, "taxi-reg", {"blue": 100})
+        serving = rollout.Serving("taxi-reg", environment.id, "Standard_DS3_v2")
+        request = tmp_path / "request.json"
+        request.write_text(_request(tmp_path / "mlflow-model"))
+        before = json.loads(prod.online_endpoints.invoke("taxi-reg", request_file=str(request)))
+        assert rollout.serve_in_place(prod, serving, previous, request) == "blue"
+        assert prod.online_deployments.get("blue", "taxi-reg").model == previous.id
+        assert prod.online_endpoints.get("taxi-reg").traffic == {"blue": 100}
+        after = json.loads(prod.online_endpoints.invoke("taxi-reg", request_file=str(request)))
+        assert after["predictions"] != before["predictions"]  # the other model answers now
     finally:
         prod.online_endpoints.begin_delete("taxi-reg").result()
 
@@ -232,3 +278,30 @@ def test_a_workspace_outside_the_registrys_regions_is_refused(dev: LocalMLClient
         assert list(test.online_deployments.list("taxi-far")) == []
     finally:
         test.online_endpoints.begin_delete("taxi-far").result()
+
+
+def test_components_in_the_registry_name_registry_environments(dev: LocalMLClient, tmp_path: Path) -> None:
+    dev.environments.create_or_update(Environment(name="taxi-train", version="1", image=IMAGE))
+    environment = dev.environments.share(
+        "taxi-train", "1", share_with_name="taxi-train", share_with_version="1", registry_name=REGISTRY
+    )
+    code = tmp_path / "src"
+    code.mkdir()
+    (code / "hello.py").write_text("print('hello')\n")
+    registry = connect_registry(backend="local")
+
+    def component(env: str) -> CommandComponent:
+        return CommandComponent(
+            name="hello", version="1", command="python hello.py", code=str(code), environment=env
+        )
+
+    with pytest.raises(ValidationException, match="Use fully qualified name"):
+        registry.components.create_or_update(component("azureml:taxi-train:1"))
+    created = registry.components.create_or_update(component(environment.id))
+    assert created.id == f"azureml://registries/{REGISTRY}/components/hello/versions/1"
+    assert registry.components.get("hello", label="latest").version == "1"
+    assert [c.name for c in registry.components.list()] == ["hello"]
+    snapshot = dev.home / "registries" / REGISTRY
+    assert any(p.name == "hello.py" for p in snapshot.rglob("hello.py"))  # the code lives in the registry
+    with pytest.raises(ResourceNotFoundError, match="registry 'mlr-taxi'"):
+        registry.components.get("hello", "2")

@@ -67,7 +67,8 @@ class LocalOrchestrator:
             raise LocalBackendUnsupportedError(
                 f"code given as '{text.split(':')[0]}:' references", "Give code as a local folder."
             )
-        folder, key = snapshot(self.workspace_dir, text, base_path)
+        # A registry's components keep their code snapshot in the registry, as Azure ML does.
+        folder, key = snapshot(self._scope.asset_home(), text, base_path)
         arm = self._scope.arm_id(
             "workspaces", self._scope.workspace_name or "", "codes", key[:32], "versions", "1"
         )
@@ -95,6 +96,14 @@ class LocalOrchestrator:
         ):
             # A curated environment: local jobs run in this machine's Python whatever the image.
             return environment
+        if self._scope.in_registry:
+            # The SDK's OperationOrchestrator refuses the short form in a registry so.
+            raise validation_error(
+                "Use fully qualified name to reference custom environments when creating assets in "
+                "registry. The syntax for fully qualified names is "
+                "azureml://registries/azureml/environments/{env-name}/versions/{version}",
+                ErrorTarget.ASSET,
+            )
         name, version, label = parse_reference(environment)
         return self._client.environments.get(name, version=version, label=label).id
 
