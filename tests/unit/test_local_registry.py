@@ -12,11 +12,14 @@ from typing import Any
 import pytest
 import yaml
 from azure.ai.ml.entities import (
+    AmlCompute,
+    BatchEndpoint,
     CommandComponent,
     Environment,
     ManagedOnlineDeployment,
     ManagedOnlineEndpoint,
     Model,
+    ModelBatchDeployment,
     Registry,
     RegistryRegionDetails,
     Workspace,
@@ -305,3 +308,31 @@ def test_components_in_the_registry_name_registry_environments(dev: LocalMLClien
     assert any(p.name == "hello.py" for p in snapshot.rglob("hello.py"))  # the code lives in the registry
     with pytest.raises(ResourceNotFoundError, match="registry 'mlr-taxi'"):
         registry.components.get("hello", "2")
+
+
+def test_a_batch_deployment_takes_a_registry_model(dev: LocalMLClient, tmp_path: Path) -> None:
+    save_linear_taxi_model(tmp_path / "mlflow-model", rows=200, seed=4)
+    dev.models.create_or_update(
+        Model(name="taxi-batch", path=str(tmp_path / "mlflow-model"), type="mlflow_model")
+    )
+    shared = dev.models.share(
+        "taxi-batch", "1", share_with_name="taxi-batch", share_with_version="1", registry_name=REGISTRY
+    )
+    for environment, location in (("prod", "westeurope"), ("test", "eastus")):
+        client = _workspace(environment, location)
+        client.compute.begin_create_or_update(
+            AmlCompute(name="cpu-cluster", size="Standard_DS3_v2", max_instances=1)
+        ).result()
+        client.batch_endpoints.begin_create_or_update(
+            BatchEndpoint(name=f"taxi-batch-{environment}")
+        ).result()
+        deployment = ModelBatchDeployment(
+            name="nightly", endpoint_name=f"taxi-batch-{environment}", model=shared.id, compute="cpu-cluster"
+        )
+        if location == "eastus":  # the registry does not replicate there
+            with pytest.raises(HttpResponseError, match="not available in region eastus"):
+                client.batch_deployments.begin_create_or_update(deployment)
+            assert not list(client.batch_deployments.list(f"taxi-batch-{environment}"))
+        else:
+            client.batch_deployments.begin_create_or_update(deployment).result()
+            assert client.batch_deployments.get("nightly", "taxi-batch-prod").model == shared.id
