@@ -69,12 +69,7 @@ class Serving:
         """A deployment of ``model`` (an id or a registered Model) with the
         scoring
         script."""
-        if not isinstance(model, str):
-            model = (
-                model.id
-                if str(model.id or "").startswith("azureml://")
-                else f"azureml:{model.name}:{model.version}"
-            )
+        model = model_id(model)
         collector = None
         if self.collect:
             collector = DataCollector(
@@ -353,6 +348,11 @@ def release(
     traffic. Returns the deployment that serves live traffic at the end."""
     endpoint_name = serving.endpoint_name
     old = live_deployment(ml_client, endpoint_name)
+    if old is not None:
+        serving_now = ml_client.online_deployments.get(old, endpoint_name).model
+        if serving_now == model_id(model):
+            print(f"{old} already serves {model_id(model)}: nothing to release")
+            return old
     new = other(old)
     deploy(ml_client, serving, new, model, request_file)
     if old is None:
@@ -388,15 +388,16 @@ def release(
     return new
 
 
-def roll_back(
+def serve_in_place(
     ml_client: Any, serving: Serving, model: Any, request_file: str | Path
 ) -> str:
-    """One step: the live deployment serves ``model`` (the previous registry
-    version) instead.
+    """One step: the live deployment serves ``model`` instead (a rollback to
+    the previous registry version, or forward again).
 
     Updating the live deployment in place keeps its traffic and key; Azure ML
-    replaces its instances only once the new ones are healthy, so callers see no
-    gap."""
+    replaces its instances only once the new ones are healthy, so callers see
+    no gap. Returns the live deployment's name.
+    """
     live = live_deployment(ml_client, serving.endpoint_name)
     if live is None:
         raise ValueError(
@@ -405,3 +406,12 @@ def roll_back(
         )
     deploy(ml_client, serving, live, model, request_file)
     return live
+
+
+def model_id(model: Any) -> str:
+    """How a deployment names ``model``: its registry id, or azureml:n:v."""
+    if isinstance(model, str):
+        return model
+    if str(model.id or "").startswith("azureml://"):
+        return str(model.id)
+    return f"azureml:{model.name}:{model.version}"
