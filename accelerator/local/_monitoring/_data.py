@@ -196,3 +196,76 @@ def _collected(
 
 def _hour(moment: dt.datetime) -> dt.datetime:
     return _utc(moment).replace(minute=0, second=0, microsecond=0)
+
+
+# -- production data the team brings itself ------------------------------------------------------
+# Azure ML's documented route for production data the model data collector did not collect
+# ("Set up model monitoring by bringing your production data to Azure Machine Learning",
+# learn.microsoft.com how-to-monitor-model-performance): ``ProductionData(input_data=...,
+# pre_processing_component="azureml:<name>:<version>")``, where the component takes
+# ``data_window_start`` and ``data_window_end`` (ISO 8601 strings), ``input_data`` (the asset) and
+# writes the window's rows to ``preprocessed_input_data`` (an MLTable). The service runs it in each
+# monitor run before the signals; locally it runs as a command job of the same workspace.
+PREPROCESS_INPUTS = ("data_window_start", "data_window_end", "input_data")
+PREPROCESS_OUTPUT = "preprocessed_input_data"
+
+
+def _component(ml_client: Any, reference: str) -> Any:
+    text = str(reference).removeprefix("azureml:")
+    name, _, version = text.partition(":")
+    if "/" in text or not name or not version or version.startswith("@"):
+        raise validation_error(
+            f"(UserError) pre_processing_component must be a component version, "
+            f"azureml:<name>:<version>, not '{reference}'.",
+            ErrorTarget.SCHEDULE,
+        )
+    component = ml_client.components.get(name, version)
+    missing = [i for i in PREPROCESS_INPUTS if i not in (component.inputs or {})]
+    if missing or PREPROCESS_OUTPUT not in (component.outputs or {}):
+        raise validation_error(
+            f"(UserError) The pre-processing component {name}:{version} must take the inputs "
+            f"{', '.join(PREPROCESS_INPUTS)} and write the output {PREPROCESS_OUTPUT}.",
+            ErrorTarget.SCHEDULE,
+        )
+    return component
+
+
+def preprocessed(
+    ml_client: Any, reference: str, path: str, span: tuple[dt.datetime, dt.datetime] | None
+) -> pd.DataFrame:
+    """The rows the pre-processing component keeps of ``path`` in the window ``span``."""
+    import tempfile
+    from pathlib import Path
+
+    from azure.ai.ml import Input, Output
+
+    if span is None:
+        raise MonitoringComputationError("A pre-processing component needs a data window.")
+    component = _component(ml_client, reference)
+    kind, _ = asset_location(ml_client, path)  # refuses paths outside the workspace first
+    node = component(
+        data_window_start=span[0].strftime("%Y-%m-%dT%H:%M:%SZ"),
+        data_window_end=span[1].strftime("%Y-%m-%dT%H:%M:%SZ"),
+        input_data=Input(type=kind if kind in ("uri_folder", "mltable") else "uri_folder", path=path),
+    )
+    # A standalone job of a component needs the component's environment on the job itself (the
+    # SDK's CommandJob validation), as ``command(component=...)`` submissions do.
+    node.environment = component.environment
+    node.display_name = f"monitoring data {span[0]:%Y-%m-%d %H:%M}..{span[1]:%Y-%m-%d %H:%M}"
+    # A node's unbound outputs are dropped by ``_to_job``: the job declares the component's one.
+    standalone = node._to_job()
+    standalone.outputs = {PREPROCESS_OUTPUT: Output(type="mltable")}
+    job = ml_client.jobs.create_or_update(standalone, experiment_name="model-monitoring-preprocessing")
+    try:
+        ml_client.jobs.stream(job.name)
+    except Exception as error:  # the job's own failure, reported as the signal's
+        raise MonitoringComputationError(f"The pre-processing job {job.name} failed: {error}") from None
+    with tempfile.TemporaryDirectory(prefix="monitor-preprocessed-") as folder:
+        ml_client.jobs.download(job.name, download_path=folder, output_name=PREPROCESS_OUTPUT)
+        table = Path(folder) / "named-outputs" / PREPROCESS_OUTPUT
+        if not (table / "MLTable").is_file():
+            raise MonitoringComputationError(
+                f"The pre-processing job {job.name} wrote no MLTable to {PREPROCESS_OUTPUT}."
+            )
+        fs, root = fsspec.core.url_to_fs(str(table))
+        return _mltable(fs, root)

@@ -144,18 +144,21 @@ def compute(
             f"The {signal_type(signal)} signal has no production or reference data: give both, or "
             "monitor a deployment that collects its model inputs and outputs."
         )
-    for data in (signal.production_data, signal.reference_data):
-        if data.pre_processing_component:
-            raise LocalBackendUnsupportedError(
-                "pre_processing_component in monitor inputs",
-                "Collect model_inputs and model_outputs with the deployment's data collector.",
-            )
     performance = isinstance(signal, ModelPerformanceSignal)
     cache = {} if cache is None else cache
 
     def read(data: Any) -> pd.DataFrame:
         # Signals of one run reading the same data in the same window read it once.
-        key = (str(data.input_data.path), _data.window(data.data_window, trigger_time), performance)
+        span = _data.window(data.data_window, trigger_time)
+        component = getattr(data, "pre_processing_component", None)
+        if component:
+            # The team's own data carries its correlation id: one pre-processing job per input and
+            # window serves every signal of the run.
+            key = (str(data.input_data.path), span, str(component))
+            if key not in cache:
+                cache[key] = _data.preprocessed(ml_client, str(component), key[0], span)
+            return cache[key]
+        key = (str(data.input_data.path), span, performance)
         if key not in cache:
             cache[key] = _data.read_input(ml_client, key[0], key[1], correlation_ids=performance)
         return cache[key]
