@@ -75,7 +75,9 @@ def _schedule(component: str = "azureml:taxi_fare_production_data:1") -> Monitor
             pre_processing_component=component,
             data_window=BaselineDataRange(lookback_window_size="P1D", lookback_window_offset="P0D"),
         ),
-        reference_data=ReferenceData(input_data=Input(path="azureml:ref:1", type="uri_file"), data_context="training"),
+        reference_data=ReferenceData(
+            input_data=Input(path="azureml:ref:1", type="uri_file"), data_context="training"
+        ),
         features=["distance", "passengers"],
         alert_enabled=True,
     )
@@ -119,5 +121,7 @@ def test_a_component_without_the_contract_is_refused_before_any_run(brought: Loc
     with pytest.raises(Exception, match="data_window_start"):
         submit_monitor_run(brought, _schedule("azureml:taxi_fare_prep:1"), DAY, "brought-20260302T000000Z")
     with pytest.raises(Exception, match="component version"):
-        submit_monitor_run(brought, _schedule("azureml:taxi_fare_prep@latest"), DAY, "brought-20260302T000000Z")
+        submit_monitor_run(
+            brought, _schedule("azureml:taxi_fare_prep@latest"), DAY, "brought-20260302T000000Z"
+        )
     assert {j.name for j in brought.jobs.list()} == before

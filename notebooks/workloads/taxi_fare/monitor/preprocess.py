@@ -1,10 +1,12 @@
-"""Model monitoring's pre-processing component for the production data the team brings itself.
+"""Model monitoring's pre-processing component for the team's own data.
 
-The contract is Azure ML's ("Set up model monitoring by bringing your production data to Azure
-Machine Learning", how-to-monitor-model-performance): inputs ``data_window_start`` and
-``data_window_end`` (ISO 8601) and ``input_data`` (a folder), output ``preprocessed_input_data``
-(an MLTable). The folder holds parquet files partitioned by day (``day=<yyyy-mm-dd>/``), each row
-with a ``timestamp``; the window keeps start <= timestamp < end.
+The contract is Azure ML's ("Set up model monitoring by bringing your
+production data to Azure Machine Learning",
+how-to-monitor-model-performance): inputs ``data_window_start`` and
+``data_window_end`` (ISO 8601) and ``input_data`` (a folder), output
+``preprocessed_input_data`` (an MLTable). The folder holds parquet files
+partitioned by day (``day=<yyyy-mm-dd>/``), each row with a ``timestamp``;
+the window keeps start <= timestamp < end.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ TIMESTAMP = "timestamp"
 
 
 def window_rows(folder: Path, start: str, end: str) -> pd.DataFrame:
-    """The rows of every parquet file under ``folder`` whose timestamp is in [start, end)."""
+    """The rows of the parquet files under ``folder`` in [start, end)."""
     files = sorted(folder.rglob("*.parquet"))
     if not files:
         raise SystemExit(f"No parquet files under {folder}.")
@@ -39,12 +41,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--input_data", type=Path, required=True)
     parser.add_argument("--preprocessed_input_data", type=Path, required=True)
     args = parser.parse_args(argv)
-    rows = window_rows(args.input_data, args.data_window_start, args.data_window_end)
+    rows = window_rows(
+        args.input_data, args.data_window_start, args.data_window_end
+    )
     out = args.preprocessed_input_data
     out.mkdir(parents=True, exist_ok=True)
     rows.to_parquet(out / "data.parquet", index=False)
-    (out / "MLTable").write_text("paths:\n  - file: ./data.parquet\ntransformations:\n  - read_parquet\n")
-    print(f"{len(rows)} rows from {args.data_window_start} to {args.data_window_end}")
+    (out / "MLTable").write_text(
+        "paths:\n  - file: ./data.parquet\ntransformations:\n  - read_parquet\n"
+    )
+    print(
+        f"{len(rows)} rows from {args.data_window_start} to {args.data_window_end}"
+    )
 
 
 if __name__ == "__main__":
