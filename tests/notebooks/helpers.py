@@ -24,6 +24,7 @@ ORDER = [
     "10_deploy_online",
     "10b_score_in_batch",
     "11_promote_to_test_and_prod",
+    "12_monitor_and_retrain",
 ]
 SANITIZE = Path(__file__).resolve().parents[1] / "nbval_sanitize.cfg"
 

@@ -14,6 +14,7 @@ LATER = [
     "10_deploy_online",
     "10b_score_in_batch",
     "11_promote_to_test_and_prod",
+    "12_monitor_and_retrain",
 ]
 
 

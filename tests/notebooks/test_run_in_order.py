@@ -95,6 +95,17 @@ def test_notebooks_run_in_order_then_again(fresh_store, tmp_path):
     assert f"rolled back: green serves {REGISTRY_MODEL}1, answers 200" in promoting
     assert f"and forward again: {REGISTRY_MODEL}2" in promoting
     assert "collects: ['request', 'response']" in promoting
+    monitoring = text_of(first["12_monitor_and_retrain"])
+    # Quiet nights over the stable days, then a breach on the drifted feature (trips 60% longer
+    # move distance, and with it duration and drop-off), none on the features the scenario keeps.
+    assert "breached nights: [['2026-03-05', 'data-drift'], ['2026-03-06', 'data-drift']" in monitoring
+    assert "'distance'" in monitoring.split("features past their threshold:")[1].split("\n")[0]
+    quiet = monitoring.split("quiet features:")[1].split("\n")[0]
+    assert all(f"'{name}'" in quiet for name in ("vendor", "passengers", "pickup_hour"))
+    assert "To: ml-engineer@contoso.example" in monitoring  # the alert mail
+    assert "retrainings: 1" in monitoring and "retraining: retraining: breach in" in monitoring
+    assert "gate: PROMOTE" in monitoring or "gate: BLOCK" in monitoring
+    assert "enabled schedules: []" in monitoring  # no scheduler left running
     # Week 11 leaves prod serving for week 12 and nothing else: the test endpoints are gone.
     prod = connect("prod", "local")
     assert [e.name for e in prod.online_endpoints.list()] == ["taxi-fare-prod"]
