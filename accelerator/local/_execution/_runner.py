@@ -25,6 +25,8 @@ from accelerator.local._execution import _pipeline, _sweep
 from accelerator.local._execution._binding import render
 from accelerator.local._execution._paths import materialise_input, output_target, publish_output
 from accelerator.local._execution._records import JobRecords, now
+from accelerator.local._execution._warm import WarmServer
+from accelerator.local._execution._warm import enabled as warm_enabled
 
 _cancelled = False
 
@@ -45,6 +47,18 @@ class Runner:
         self.workspace_dir = workspace_dir
         self.records = JobRecords(workspace_dir)
         self._tracking: Any = None
+        self.warm: WarmServer | None = None
+
+    def start_warm_server(self, name: str) -> None:
+        """Start the job's warm server (see _warm.py) unless turned off."""
+        if warm_enabled():
+            self.warm = WarmServer(self.records.folder(name))
+            self.warm.start()
+
+    def stop_warm_server(self) -> None:
+        if self.warm is not None:
+            self.warm.stop()
+            self.warm = None
 
     @property
     def tracking(self) -> Any:
@@ -129,6 +143,8 @@ class Runner:
             return None, None
 
         env = _environment(record, self.workspace_dir, inputs, outputs)
+        if self.warm is not None:
+            env = self.warm.environment(env)
         log = self.records.log(name)
         log.parent.mkdir(parents=True, exist_ok=True)
         handle = open(log, "ab")  # noqa: SIM115 - closed in complete()
@@ -254,10 +270,13 @@ def main(argv: list[str]) -> int:
     threading.Thread(target=importlib.import_module, args=("mlflow.tracking",), daemon=True).start()
     runner = Runner(workspace_dir)
     try:
+        runner.start_warm_server(name)
         runner.run(name)
     except Exception:  # the job fails with the runner's own error, never stays Running
         runner.finish(name, "Failed", "The local runner failed:\n" + traceback.format_exc())
         return 1
+    finally:
+        runner.stop_warm_server()
     return 0
 
 
