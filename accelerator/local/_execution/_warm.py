@@ -35,6 +35,7 @@ import socket
 import struct
 import subprocess
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,10 @@ PRELOAD = (
     "mlflow.sklearn",
     "mlflow.pyfunc",
     "mlflow.tracking",
+    "mlflow.store.tracking.sqlalchemy_store",
+    "mlflow.store.model_registry.sqlalchemy_store",
+    "accelerator.local._mlflow",
+    "accelerator.local._execution._tracking",
 )
 _SHIM = Path(__file__).with_name("_warm_shim.py")
 _HEADER = struct.Struct("!I")
@@ -110,6 +115,30 @@ class WarmServer:
             env[PID_VARIABLE] = str(self.process.pid)
         env["PATH"] = os.pathsep.join([str(self.bin), env.get("PATH", "")])
         return env
+
+    def tracking(self, workspace_dir: Path) -> Any:
+        """A RemoteTracking served by a child of this server, or None when the server cannot."""
+        from accelerator.local._execution._tracking import RemoteTracking
+
+        if self.process is None:
+            return None
+        deadline = time.monotonic() + 300  # the server imports MLflow first
+        while self.process.poll() is None and time.monotonic() < deadline:
+            connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                connection.connect(socket_address(self.address))
+            except OSError:
+                connection.close()
+                time.sleep(0.02)
+                continue
+            body = json.dumps({"tracking": str(workspace_dir)}).encode()
+            connection.sendall(_HEADER.pack(len(body)) + body)
+            reply = connection.makefile("rb").readline()
+            if reply and json.loads(reply).get("tracking"):
+                return RemoteTracking(connection)
+            connection.close()
+            return None
+        return None
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -284,6 +313,9 @@ def _child(request: dict[str, Any], plan: dict[str, Any], fds: list[int]) -> int
 def _serve_one(connection: socket.socket, waiting: dict[int, socket.socket]) -> None:
     """Handle one shim: fork its child and report the child's pid; its status comes when it exits."""
     request, fds = _receive(connection)
+    if "tracking" in request:
+        _fork_tracking(connection, Path(request["tracking"]), waiting)
+        return
     plan = parse_command_line(request["argv"])
     if plan is None or len(fds) != 3:
         for fd in fds:
@@ -307,9 +339,32 @@ def _serve_one(connection: socket.socket, waiting: dict[int, socket.socket]) -> 
     waiting[pid] = connection
 
 
+def _fork_tracking(connection: socket.socket, workspace_dir: Path, waiting: dict[int, socket.socket]) -> None:
+    """A child that answers the runner's MLflow calls (see _tracking.py) until the runner hangs up."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            die_with_parent()
+            signal.set_wakeup_fd(-1)
+            for fd in _server_fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            for other in waiting.values():
+                other.close()
+            for signum in (signal.SIGTERM, signal.SIGCHLD):
+                signal.signal(signum, signal.SIG_DFL)
+            from accelerator.local._execution._tracking import serve_tracking
+
+            _send(connection, {"tracking": True})
+            serve_tracking(connection, workspace_dir)
+        finally:
+            os._exit(0)
+    connection.close()
+
+
 def _reap(waiting: dict[int, socket.socket]) -> None:
-    """Tell each shim whose child has exited its wait status."""
-    while waiting:
+    """Tell each shim whose child has exited its wait status (and reap the tracking children)."""
+    while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
