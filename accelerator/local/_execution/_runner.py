@@ -101,12 +101,19 @@ class Runner:
         )
 
     def finish(self, name: str, status: str, error: str | None = None) -> None:
-        record = self.records.update(name, status=status, ended=now(), error=error)
-        if record.get("mlflow_run_id"):
-            mlflow_status = {"Completed": "FINISHED", "Canceled": "KILLED"}.get(status, "FAILED")
-            self.tracking.end_run(record["mlflow_run_id"], mlflow_status)
+        # The log's last words and the MLflow run first, the status last: whoever sees the job
+        # ended (stream, get) also sees its error in the log and its run closed.
         if error:
             self.records.append_log(name, f"\n{error}")
+        run_id = self.records.get(name).get("mlflow_run_id")
+        if run_id:
+            mlflow_status = {"Completed": "FINISHED", "Canceled": "KILLED"}.get(status, "FAILED")
+            try:
+                self.tracking.end_run(run_id, mlflow_status)
+            finally:
+                self.records.update(name, status=status, ended=now(), error=error)
+        else:
+            self.records.update(name, status=status, ended=now(), error=error)
 
     # -- command jobs ---------------------------------------------------------------------------
 

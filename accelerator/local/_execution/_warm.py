@@ -44,8 +44,18 @@ SETTING = "ACCELERATOR_WARM_PROCESSES"
 SOCKET_VARIABLE = "ACCELERATOR_WARM_SOCKET"
 REAL_PYTHON_VARIABLE = "ACCELERATOR_REAL_PYTHON"
 PID_VARIABLE = "ACCELERATOR_WARM_PID"
-# What the book's job scripts import; a module that is not installed is skipped.
-PRELOAD = (
+# What the runner's tracking and the book's job scripts import, in the order they are needed: the
+# server answers once MLflow is in (the runner's tracking needs it first), and imports the rest
+# between requests. A module that is not installed is skipped.
+PRELOAD_FIRST = (
+    "mlflow",
+    "mlflow.tracking",
+    "mlflow.store.tracking.sqlalchemy_store",
+    "mlflow.store.model_registry.sqlalchemy_store",
+    "accelerator.local._mlflow",
+    "accelerator.local._execution._tracking",
+)
+PRELOAD_IDLE = (
     "numpy",
     "pandas",
     "pyarrow",
@@ -55,17 +65,11 @@ PRELOAD = (
     "sklearn.linear_model",
     "sklearn.metrics",
     "sklearn.model_selection",
-    "matplotlib",
-    "matplotlib.pyplot",
     "skops.io",
-    "mlflow",
     "mlflow.sklearn",
     "mlflow.pyfunc",
-    "mlflow.tracking",
-    "mlflow.store.tracking.sqlalchemy_store",
-    "mlflow.store.model_registry.sqlalchemy_store",
-    "accelerator.local._mlflow",
-    "accelerator.local._execution._tracking",
+    "matplotlib",
+    "matplotlib.pyplot",
 )
 _SHIM = Path(__file__).with_name("_warm_shim.py")
 _HEADER = struct.Struct("!I")
@@ -142,21 +146,16 @@ class WarmServer:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            self.process.kill()  # it ignores SIGTERM; its children die with it (PR_SET_PDEATHSIG)
+            self.process.wait()
 
 
 # -- the server process ---------------------------------------------------------------------------
 
 
-def _preload() -> None:
-    for module in PRELOAD:
-        with contextlib.suppress(Exception):
-            importlib.import_module(module)
+def _preload(module: str) -> None:
+    with contextlib.suppress(Exception):
+        importlib.import_module(module)
 
 
 def _receive(connection: socket.socket) -> tuple[dict[str, Any], list[int]]:
@@ -351,8 +350,7 @@ def _fork_tracking(connection: socket.socket, workspace_dir: Path, waiting: dict
                     os.close(fd)
             for other in waiting.values():
                 other.close()
-            for signum in (signal.SIGTERM, signal.SIGCHLD):
-                signal.signal(signum, signal.SIG_DFL)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             from accelerator.local._execution._tracking import serve_tracking
 
             _send(connection, {"tracking": True})
@@ -396,20 +394,26 @@ def serve(address: str, parent: int) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_address(address))
     listener.listen(64)
-    _preload()  # shims that connect meanwhile wait in the backlog
+    for module in PRELOAD_FIRST:  # shims that connect meanwhile wait in the backlog
+        _preload(module)
+    idle = list(PRELOAD_IDLE)
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_read, False)
     os.set_blocking(wake_write, False)
     _server_fds.extend([listener.fileno(), wake_read, wake_write])
     signal.set_wakeup_fd(wake_write)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # A cancelled job's group gets SIGTERM: its scripts stop, while the server and the runner's
+    # tracking child stay for the runner's last bookkeeping; they go when the runner does.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     waiting: dict[int, socket.socket] = {}
     import select
 
     try:
         while os.getppid() == parent:  # gone with the runner that started it
-            _serve_ready(listener, wake_read, waiting, select.select)
+            _serve_ready(listener, wake_read, waiting, select.select, 0.0 if idle else 1.0)
+            if idle and not select.select([listener], [], [], 0)[0]:
+                _preload(idle.pop(0))
     finally:
         for pid in waiting:  # a job's processes never outlive its server
             with contextlib.suppress(ProcessLookupError):
@@ -417,11 +421,11 @@ def serve(address: str, parent: int) -> None:
 
 
 def _serve_ready(
-    listener: socket.socket, wake_read: int, waiting: dict[int, socket.socket], wait: Any
+    listener: socket.socket, wake_read: int, waiting: dict[int, socket.socket], wait: Any, timeout: float
 ) -> None:
     """One turn of the server: shims gone, children exited, new shims."""
     shims = {connection: pid for pid, connection in waiting.items()}
-    ready, _, _ = wait([listener, wake_read, *shims], [], [], 1.0)
+    ready, _, _ = wait([listener, wake_read, *shims], [], [], timeout)
     for connection in ready:
         # A shim sends nothing after its request: readable means it is gone (killed, even by
         # kill -9), and its child goes with it, as a process goes with its own interpreter.
