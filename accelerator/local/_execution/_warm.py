@@ -73,6 +73,7 @@ PRELOAD_IDLE = (
 )
 _SHIM = Path(__file__).with_name("_warm_shim.py")
 _HEADER = struct.Struct("!I")
+_ARGV_ROOM = 4096
 # The server's own descriptors (listener, wake-up pipe), closed in every child it forks.
 _server_fds: list[int] = []
 
@@ -102,7 +103,16 @@ class WarmServer:
             path.chmod(0o755)
         env = {**os.environ, "MPLBACKEND": "Agg"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "accelerator.local._execution._warm", self.address, str(os.getpid())],
+            [
+                sys.executable,
+                "-m",
+                "accelerator.local._execution._warm",
+                self.address,
+                str(os.getpid()),
+                # Room in the server's own argv memory for each child's command line (see
+                # _show_command_line): what ps and psutil show for a child is its own command.
+                " " * _ARGV_ROOM,
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -242,9 +252,27 @@ def die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
+def _show_command_line(argv: list[str]) -> None:
+    """Write the child's own command line over the argv memory it inherited (as setproctitle does):
+    ``ps``, psutil and ``/proc/<pid>/cmdline`` then show ``python script.py ...``, not the server."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        with open("/proc/self/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        start, end = int(fields[45]), int(fields[46])  # arg_start, arg_end: fields 48 and 49
+        text = b"\0".join(os.fsencode(part) for part in argv)[: end - start - 1] + b"\0"
+        ctypes.memmove(start, text + b"\0" * (end - start - len(text)), end - start)
+        # Where allowed (CAP_SYS_RESOURCE), end the area after the text, so no empty arguments
+        # follow it; elsewhere the rest of the area reads as empty arguments.
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(35, 9, ctypes.c_ulong(start + len(text)), 0, 0)  # PR_SET_MM, PR_SET_MM_ARG_END
+
+
 def _child(request: dict[str, Any], plan: dict[str, Any], fds: list[int]) -> int:
     """Become the job's ``python``; return its exit status."""
     die_with_parent()
+    _show_command_line([request.get("python") or sys.executable, *request["argv"]])
     signal.set_wakeup_fd(-1)
     for fd in _server_fds:
         with contextlib.suppress(OSError):
@@ -459,4 +487,4 @@ def _peek(connection: socket.socket) -> bytes:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], int(sys.argv[2]))
+    serve(sys.argv[1], int(sys.argv[2]))  # sys.argv[3] is room for the children's command lines
