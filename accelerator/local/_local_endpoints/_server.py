@@ -83,6 +83,10 @@ class InferenceServer:
                 "AML_APP_ROOT": str(code),
                 "AZUREML_MODEL_DIR": str(model_dir),
                 "WORKER_COUNT": "1",
+                # gunicorn's default sync worker closes every connection after one answer; the
+                # threaded worker with one thread answers one request at a time just the same,
+                # and keeps the gateway's connection open (docs.gunicorn.org, "keepalive").
+                "GUNICORN_CMD_ARGS": "--worker-class gthread --threads 1 --keep-alive 60",
                 "PYTHONUNBUFFERED": "1",
                 **(environment or {}),
             }

@@ -96,10 +96,11 @@ class OnlineEndpointOperations(LocalOperations):
             auth_mode="key",
         )
         self._write(record)
-        self._ensure_gateway(endpoint.name)
-        return completed(self.get(endpoint.name))
+        return completed(self.get(endpoint.name))  # get starts the gateway
 
     def get(self, name: str, *, local: bool = False) -> ManagedOnlineEndpoint:
+        # A gateway found dead is started again (on its port) before its URI is given out as live.
+        port = self._ensure_gateway(name)
         record = self._record(name)
         endpoint = ManagedOnlineEndpoint(
             name=name,
@@ -109,8 +110,7 @@ class OnlineEndpointOperations(LocalOperations):
             traffic=dict(record.get("traffic") or {}),
             mirror_traffic=dict(record.get("mirror_traffic") or {}),
         )
-        gateway = record.get("gateway") or {}
-        endpoint._scoring_uri = f"http://127.0.0.1:{gateway['port']}/score" if gateway else None
+        endpoint._scoring_uri = f"http://127.0.0.1:{port}/score"
         endpoint._provisioning_state = "Succeeded"
         endpoint._id = self._scope.arm_id(
             "workspaces", self._scope.workspace_name or "", "onlineEndpoints", name
@@ -125,6 +125,7 @@ class OnlineEndpointOperations(LocalOperations):
         return paged(self.get(n) for n in names)
 
     def get_keys(self, name: str) -> EndpointAuthKeys:
+        self._ensure_gateway(name)  # keys are for a scoring URI that answers
         keys = self._record(name)["keys"]
         return EndpointAuthKeys(primary_key=keys["primary"], secondary_key=keys["secondary"])
 
@@ -194,11 +195,17 @@ class OnlineEndpointOperations(LocalOperations):
         """The gateway's port, starting it (on its previous port when free) if it is not running."""
         record = self._record(name)
         gateway = record.get("gateway") or {}
-        if _alive(gateway) and _healthy(gateway["port"]):
-            return int(gateway["port"])
-        port = int(gateway["port"]) if gateway and _port_free(gateway["port"]) else free_port()
         folder = self._folder(name)
         (folder / "logs").mkdir(parents=True, exist_ok=True)
+        if _alive(gateway):
+            # A busy machine can delay an answer: give a live gateway time before replacing it,
+            # and stop it first, so that it is never left running beside its replacement.
+            if _healthy(gateway["port"]) or _healthy(gateway["port"], timeout=10):
+                return int(gateway["port"])
+            with open(folder / "logs" / "gateway.out", "a", encoding="utf-8") as output:
+                output.write(f"gateway {gateway['pid']} did not answer its health check: replaced\n")
+            _stop_gateway(record)
+        port = int(gateway["port"]) if gateway and _port_free(gateway["port"]) else free_port()
         with open(folder / "logs" / "gateway.out", "ab") as output:
             process = subprocess.Popen(
                 [sys.executable, "-m", "accelerator.local._local_endpoints._gateway", str(folder), str(port)],
@@ -264,18 +271,22 @@ def _alive(process: dict[str, Any]) -> bool:
         return False
 
 
-def _healthy(port: int) -> bool:
+def _healthy(port: int, timeout: float = 2) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=timeout) as answer:
             return answer.status == 200 and json.loads(answer.read()).get("status") == "Healthy"
     except (OSError, ValueError):
         return False
 
 
 def _port_free(port: int) -> bool:
+    """Whether the gateway can listen on ``port`` again. The gateway binds with SO_REUSEADDR, so
+    the check does too: without it, connections of the previous gateway still in TIME_WAIT made
+    the port look taken and the scoring URI changed after every restart."""
     import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", int(port)))
         except OSError:
