@@ -88,6 +88,24 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalML
     ).encode()
     yield client, body
     client.online_endpoints.begin_delete(ENDPOINT).result()
+    assert not _ours(home)  # restarted gateways and servers included
+
+
+def _ours(home: Path) -> list[psutil.Process]:
+    """Live gateways (their command line names the store) and scoring servers (their model folder
+    is in the store) of this store."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if str(home) in " ".join(process.info["cmdline"] or []) or process.environ().get(
+                "AZUREML_MODEL_DIR", ""
+            ).startswith(str(home)):
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
 
 
 def _port(client: LocalMLClient) -> int:
