@@ -156,6 +156,8 @@ class Gateway:
                     break
         except (ConnectionError, OSError, asyncio.IncompleteReadError):
             pass  # the client went away; there is no one left to answer
+        except Exception:  # a fault of the gateway itself: logged, the connection closed
+            self._write_log(f"connection failed: {traceback.format_exc()}")
         finally:
             self.connections -= 1
             writer.close()
@@ -194,7 +196,7 @@ class Gateway:
             return 500, json_body({"message": message}), {"Content-Type": "application/json"}
 
     async def _answer(self, request: Request) -> tuple[int, bytes, dict[str, str]]:
-        if request.method in ("GET", "HEAD"):  # liveness of the endpoint itself
+        if request.method == "GET":  # liveness of the endpoint itself
             return 200, json_body({"status": "Healthy"}), {"Content-Type": "application/json"}
         if request.method != "POST":
             raise HttpError(405, f"Method {request.method} is not allowed: POST to /score.", close=False)
