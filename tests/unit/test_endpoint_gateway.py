@@ -389,3 +389,29 @@ def test_a_dead_gateway_is_restarted_on_its_port_by_get_and_get_keys(endpoint) -
         entity = client.online_endpoints.get(ENDPOINT)
         assert entity.scoring_uri == uri and entity.provisioning_state == "Succeeded"
         assert _post(_port(client), body, _key(client))[0] == 200
+
+
+def test_callers_finding_the_gateway_dead_together_start_one(endpoint) -> None:
+    client, body = endpoint
+    uri = client.online_endpoints.get(ENDPOINT).scoring_uri
+    gateway = _gateway(client)
+    os.kill(gateway.pid, signal.SIGKILL)
+    gateway.wait(10)
+    uris: list[str] = []
+    threads = [
+        threading.Thread(target=lambda: uris.append(client.online_endpoints.get(ENDPOINT).scoring_uri))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert uris == [uri] * 4
+    folder = str(client.online_endpoints._folder(ENDPOINT))
+    gateways = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if "_gateway" in " ".join(p.info["cmdline"] or []) and folder in " ".join(p.info["cmdline"] or [])
+    ]
+    assert [p.pid for p in gateways] == [_gateway(client).pid]
+    assert _post(_port(client), body, _key(client))[0] == 200

@@ -25,6 +25,7 @@ from azure.ai.ml.entities import EndpointAuthKeys, ManagedOnlineEndpoint, Online
 from azure.ai.ml.exceptions import ErrorTarget
 from azure.core.exceptions import HttpResponseError
 from azure.core.polling import LROPoller
+from filelock import FileLock
 
 from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
 from accelerator.local._local_endpoints import _deployments
@@ -192,11 +193,19 @@ class OnlineEndpointOperations(LocalOperations):
     # -- the gateway process ---------------------------------------------------------------------
 
     def _ensure_gateway(self, name: str) -> int:
-        """The gateway's port, starting it (on its previous port when free) if it is not running."""
-        record = self._record(name)
-        gateway = record.get("gateway") or {}
+        """The gateway's port, starting it (on its previous port when free) if it is not running.
+        One caller at a time starts it (two notebooks finding it dead must not start two)."""
+        gateway = self._record(name).get("gateway") or {}
+        if _alive(gateway) and _healthy(gateway["port"]):
+            return int(gateway["port"])
         folder = self._folder(name)
         (folder / "logs").mkdir(parents=True, exist_ok=True)
+        with FileLock(folder / "gateway.lock", timeout=120):
+            return self._start_gateway(name, folder)
+
+    def _start_gateway(self, name: str, folder: Path) -> int:
+        record = self._record(name)
+        gateway = record.get("gateway") or {}
         if _alive(gateway):
             # A busy machine can delay an answer: give a live gateway time before replacing it,
             # and stop it first, so that it is never left running beside its replacement.
@@ -205,22 +214,23 @@ class OnlineEndpointOperations(LocalOperations):
             with open(folder / "logs" / "gateway.out", "a", encoding="utf-8") as output:
                 output.write(f"gateway {gateway['pid']} did not answer its health check: replaced\n")
             _stop_gateway(record)
-        port = int(gateway["port"]) if gateway and _port_free(gateway["port"]) else free_port()
-        with open(folder / "logs" / "gateway.out", "ab") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "accelerator.local._local_endpoints._gateway", str(folder), str(port)],
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 30
-        while not _healthy(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise HttpResponseError(
-                    message=f"The gateway of endpoint {name} did not start; see its logs."
-                )
-            time.sleep(0.1)
+        # The previous port first, so that the scoring URI stays the same; another one only if
+        # something else has taken it meanwhile.
+        ports = [int(gateway["port"])] if gateway and _port_free(gateway["port"]) else []
+        for port in [*ports, free_port()]:
+            process = _spawn_gateway(folder, port)
+            deadline = time.monotonic() + 30
+            while not _healthy(port) and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _healthy(port):
+                break
+            if process.poll() is None:  # neither up nor gone within 30 s
+                process.kill()
+                break
+        else:
+            port = 0
+        if not port or not _healthy(port):
+            raise HttpResponseError(message=f"The gateway of endpoint {name} did not start; see its logs.")
         record = self._record(name)
         record["gateway"] = {
             "pid": process.pid,
@@ -292,6 +302,17 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def _spawn_gateway(folder: Path, port: int) -> subprocess.Popen[bytes]:
+    with open(folder / "logs" / "gateway.out", "ab") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "accelerator.local._local_endpoints._gateway", str(folder), str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def _stop_gateway(record: dict[str, Any]) -> None:
