@@ -7,6 +7,7 @@ client library would refuse to.
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import os
@@ -185,6 +186,55 @@ def test_a_record_is_read_again_only_when_its_file_changes(tmp_path: Path, monke
     monkeypatch.undo()
     write_record(path, {"keys": {"primary": "b"}})  # same size, new file: seen at once
     assert cache.get(path)["keys"]["primary"] == "b"
+
+
+def _parse(data: bytes) -> tuple[object, bytes]:
+    """read_request over ``data``; (the request or the HttpError, what was written back)."""
+    from accelerator.local._local_endpoints._http import HttpError, read_request
+
+    class Writer:
+        written = b""
+
+        def write(self, chunk: bytes) -> None:
+            Writer.written += chunk
+
+    async def parse() -> object:
+        reader = asyncio.StreamReader()
+        reader.feed_data(data)
+        reader.feed_eof()
+        try:
+            return await read_request(reader, Writer())  # type: ignore[arg-type]
+        except HttpError as error:
+            return error
+
+    return asyncio.run(parse()), Writer.written
+
+
+def test_requests_are_read_with_their_framing_checked() -> None:
+    request, written = _parse(
+        b"POST /score?x=1 HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n{}"
+    )
+    assert (request.method, request.path, request.body, written) == (
+        "POST",
+        "/score",
+        b"{}",
+        b"HTTP/1.1 100 Continue\r\n\r\n",
+    )
+    chunked, _ = _parse(b"POST /score HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+    assert chunked.body == b"{}" and chunked.keep_alive
+    too_big, written = _parse(
+        f"POST / HTTP/1.1\r\nContent-Length: {BODY_LIMIT + 1}\r\nExpect: 100-continue\r\n\r\n".encode()
+    )
+    assert too_big.status == 413 and written == b""  # refused before the client sends its body
+    closed, _ = _parse(b"GET / HTTP/1.0\r\n\r\n")
+    assert not closed.keep_alive
+    assert _parse(b"")[0] is None  # a client that closed without a request
+    for bad in (
+        b"POST / HTTP/1.1\r\nContent-Length: 1e3\r\n\r\n",
+        b"POST / HTTP/2\r\n\r\n",
+        b"POST / HTTP/1.1\r\n",
+    ):
+        assert _parse(bad)[0].status == 400, bad
 
 
 # -- through the gateway ----------------------------------------------------------------------------

@@ -137,7 +137,9 @@ class Gateway:
             served = 0
             while True:
                 try:
-                    request = await read_request(reader, idle_timeout=KEEPALIVE if served else HEAD_TIMEOUT)
+                    request = await read_request(
+                        reader, writer, idle_timeout=KEEPALIVE if served else HEAD_TIMEOUT
+                    )
                 except HttpError as error:
                     if served and error.status == 408:
                         break  # an idle kept-alive connection: close it quietly

@@ -161,9 +161,15 @@ async def _body(reader: asyncio.StreamReader, length: int | None, limit: int, ti
 
 
 async def read_request(
-    reader: asyncio.StreamReader, *, idle_timeout: float = HEAD_TIMEOUT, limit: int = BODY_LIMIT
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter | None = None,
+    *,
+    idle_timeout: float = HEAD_TIMEOUT,
+    limit: int = BODY_LIMIT,
 ) -> Request | None:
-    """The next request on a connection, or None when the client has closed it."""
+    """The next request on a connection, or None when the client has closed it. A client that
+    asks ``Expect: 100-continue`` (curl does above 1 KB) is told to go on once its length is
+    known to be acceptable, instead of waiting a second for nothing."""
     lines = await _head(reader, idle_timeout)
     if lines is None:
         return None
@@ -171,7 +177,10 @@ async def read_request(
     if len(parts) != 3 or parts[2] not in (b"HTTP/1.1", b"HTTP/1.0") or not _TOKEN.match(parts[0]):
         raise HttpError(400, "The request line is not 'METHOD /path HTTP/1.1'.")
     request = Request(parts[0].decode(), parts[1].decode("latin-1"), parts[2].decode(), _headers(lines[1:]))
-    request.body = await _body(reader, _length(request.headers, limit), limit, BODY_TIMEOUT)
+    length = _length(request.headers, limit)
+    if writer is not None and request.headers.get("expect", "").lower() == "100-continue":
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    request.body = await _body(reader, length, limit, BODY_TIMEOUT)
     return request
 
 
