@@ -8,7 +8,9 @@ per second with 1 and with 8 concurrent clients, three ways side by side:
 
 - through the endpoint's gateway (key check, traffic split, the kept connection to the server);
 - straight to the scoring server (azureml-inference-server-http): the gateway's floor;
-- the model's predict in this process: the server's floor.
+- the model's predict in this process: the server's floor;
+
+and the gateway's own CPU time per request, which other load on the machine hardly moves.
 
 Each client keeps its connection open (HTTP keep-alive), as a service calling an endpoint does.
 Figures, not tests. The endpoint is deleted at the end.
@@ -29,6 +31,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,6 +43,11 @@ IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20250601.v1"
 def _figures(seconds: list[float], wall: float) -> str:
     p50, p99 = np.percentile(np.array(seconds) * 1000, [50, 99])
     return f"p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  {len(seconds) / wall:7.1f} requests/s"
+
+
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
 
 
 def _poster(url: str, body: bytes, headers: dict[str, str]) -> Callable[[], None]:
@@ -143,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
             folder = client.online_endpoints._folder("bench-endpoint")
             server = read_record(record_path(folder, "blue"))["server"]
             direct = f"http://127.0.0.1:{server['port']}/score"
+            # The gateway's own CPU per request: a figure the machine's other load does not move.
+            gateway = psutil.Process(read_record(folder / "endpoint.yaml")["gateway"]["pid"])
             for rows in (1, 100):
                 batch = x.head(rows)
                 body = json.dumps(
@@ -151,10 +161,13 @@ def main(argv: list[str] | None = None) -> int:
                 for clients in (1, 8):
                     print(f"\n{rows:>3}-row request, {clients} client(s):")
                     for label, url in (("through the gateway", uri), ("straight to the server", direct)):
+                        cpu = _cpu(gateway)
                         timings, wall = _load(
                             lambda u=url, b=body: _poster(u, b, headers), clients, args.requests
                         )
-                        print(f"  {label:<24} {_figures(timings, wall)}")
+                        own = (_cpu(gateway) - cpu) / len(timings) * 1000
+                        extra = f"  (gateway CPU {own:.2f} ms/request)" if url == uri else ""
+                        print(f"  {label:<24} {_figures(timings, wall)}{extra}")
                     timings, wall = _load(lambda b=batch: lambda: model.predict(b), clients, args.requests)
                     print(f"  {'predict in this process':<24} {_figures(timings, wall)}")
         finally:

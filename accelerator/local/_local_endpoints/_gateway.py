@@ -245,7 +245,7 @@ class Gateway:
                 if mirror != chosen and random.random() * 100 < share:
                     self._background(self._mirror(mirror, request.body, content_type))
         status, answer, answer_type = await self.forward(chosen, request.body, content_type)
-        if 200 <= status < 300:
+        if 200 <= status < 300 and self._collects(chosen):
             self._background(self._collect(chosen, request.body, status, answer))
         return status, answer, {"Content-Type": answer_type, "azureml-model-deployment": chosen}
 
@@ -294,6 +294,13 @@ class Gateway:
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
+    def _collects(self, deployment: str) -> bool:
+        """Whether the deployment collects anything (most do not: no thread hop for them)."""
+        try:
+            return bool(self.records.get(record_path(self.endpoint_dir, deployment)).get("data_collector"))
+        except (OSError, ValueError):
+            return False
+
     async def _collect(self, deployment: str, body: bytes, status: int, answer: bytes) -> None:
         """The deployment's data collection, after the caller has its answer."""
         try:
@@ -313,7 +320,7 @@ class Gateway:
         except Exception:
             self._write_log(f"mirroring failed: {traceback.format_exc()}")
             return
-        if 200 <= status < 300:
+        if 200 <= status < 300 and self._collects(deployment):
             await self._collect(deployment, body, status, answer)
         line = json.dumps(
             {
