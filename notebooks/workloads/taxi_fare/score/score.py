@@ -135,9 +135,9 @@ def _table(data: Any, columns: list[str]) -> tuple[list[str], list[list[Any]]]:
 def parse(raw: str | bytes, columns: list[str]) -> pd.DataFrame:
     """The rows of a request as a numeric frame, or a RequestError.
 
-    Plain Python over the values, then one array: for the few rows of an
-    online request this is several times faster than pandas' per-column
-    conversion, which was most of a request's time in the server."""
+    One NumPy conversion of the whole batch, and a value-by-value look only
+    when it fails: several times faster than pandas' per-column conversion,
+    which was most of a 1-row request's time in the server."""
     body = _load(raw)
     if not isinstance(body, dict) or "input_data" not in body:
         raise RequestError('The request must be an object with "input_data".')
@@ -153,16 +153,27 @@ def parse(raw: str | bytes, columns: list[str]) -> pd.DataFrame:
         raise RequestError(f"Missing feature(s): {', '.join(missing)}.")
     wanted = columns or names
     positions = {name: index for index, name in enumerate(names)}
+    order = [positions[column] for column in wanted]
+    if order != list(range(len(names))):
+        rows = [[row[at] for at in order] for row in rows]
+    try:  # the common case, all numbers: one conversion for the whole batch
+        values = np.array(rows, dtype="float64")
+        if (
+            values.shape == (len(rows), len(wanted))
+            and np.isfinite(values).all()
+        ):
+            return pd.DataFrame(values, columns=wanted)
+    except (TypeError, ValueError, OverflowError):
+        pass
     values = np.empty((len(rows), len(wanted)), dtype="float64")
-    for j, column in enumerate(wanted):
-        at = positions[column]
+    for j, column in enumerate(wanted):  # which value is wrong, in words
         for i, row in enumerate(rows):
-            number = _number(row[at])
+            number = _number(row[j])
             if number is None:
-                kind = "finite " if isinstance(row[at], int | float) else ""
+                kind = "finite " if isinstance(row[j], int | float) else ""
                 raise RequestError(
                     f"Feature '{column}' of row {i} is not a {kind}number: "
-                    f"{row[at]!r}."
+                    f"{row[j]!r}."
                 )
             values[i, j] = number
     return pd.DataFrame(values, columns=wanted)
