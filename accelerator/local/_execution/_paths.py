@@ -6,6 +6,7 @@ a blob datastore's (Azurite) are downloaded before the job and its outputs uploa
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,16 @@ from accelerator.local._execution._records import JobRecords
 from accelerator.local._storage import datastore_filesystem, parse_datastore_uri
 
 FILE_TYPES = ("uri_file",)
+
+# The server expressions an output path may hold (learn.microsoft.com/azure/machine-learning/
+# concept-expressions): ${{name}} is the job's name (a step's own name in a pipeline),
+# ${{output_name}} the output's, ${{default_datastore}} the pipeline's or workspace's default.
+_EXPRESSION = re.compile(r"\$\{\{\s*(name|output_name|default_datastore)\s*\}\}")
+
+
+def expand_output_path(uri: str, values: dict[str, str]) -> str:
+    """``uri`` with the expressions that ``values`` gives replaced; any other is left for later."""
+    return _EXPRESSION.sub(lambda m: values.get(m[1], m[0]), uri)
 
 
 def _datastore_path(workspace_dir: Path, uri: str) -> tuple[Any, str]:
@@ -92,6 +103,11 @@ def default_output_uri(prefix: str, job: str, output: str) -> str:
 def child_outputs(prefix: str, job: str, specs: dict[str, Any]) -> dict[str, Any]:
     """A step's or trial's outputs: where the spec says, else at the default location for ``job``."""
     return {
-        name: {"type": spec["type"], "uri": spec.get("uri") or default_output_uri(prefix, job, name)}
+        name: {
+            "type": spec["type"],
+            "uri": expand_output_path(spec["uri"], {"name": job, "output_name": name})
+            if spec.get("uri")
+            else default_output_uri(prefix, job, name),
+        }
         for name, spec in specs.items()
     }

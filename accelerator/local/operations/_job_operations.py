@@ -288,9 +288,16 @@ class JobOperations(LocalOperations):
         pipeline_inputs, rest_inputs = self._inputs(body["properties"].get("inputs") or {}, base_path)
         body["properties"]["inputs"] = rest_inputs
         pipeline_outputs: dict[str, Any] = {
-            name: {"type": (value or {}).get("jobOutputType") or "uri_folder", "uri": None, "from": None}
+            name: {
+                "type": (value or {}).get("jobOutputType") or "uri_folder",
+                "uri": None,
+                "from": None,
+                "path": (value or {}).get("uri"),
+            }
             for name, value in (body["properties"].get("outputs") or {}).items()
         }
+        default_datastore = str(getattr(settings, "default_datastore", None) or "").removeprefix("azureml:")
+        default_datastore = default_datastore.rsplit("/", 1)[-1] or None
         for step, rest_node in body["properties"]["jobs"].items():
             node = nodes[step]
             declared = node.pop("declared_inputs")
@@ -310,13 +317,20 @@ class JobOperations(LocalOperations):
                 value = bound.get("value") if isinstance(bound, dict) else None
                 uri = bound.get("uri") if isinstance(bound, dict) else None
                 node["outputs"][output] = {"type": kind, "uri": None}
-                if uri:
-                    node["outputs"][output]["uri"] = self._orchestrator.output(bound, "", output)[0]["uri"]
                 if value and value.startswith("${{parent.outputs."):
                     name = value.removeprefix("${{parent.outputs.").rstrip("}")
                     pipeline_outputs[name]["from"] = [step, output]
+                    # A path set on the pipeline's output is where the step bound to it writes, as
+                    # on Azure (pipeline_job.outputs.<name> = Output(path=...)); the step's own wins.
+                    uri = uri or pipeline_outputs[name].pop("path", None)
+                    bound = bound if bound.get("uri") else {**bound, "uri": uri}
+                if uri:
+                    node["outputs"][output]["uri"] = self._orchestrator.output(
+                        bound, "", output, default_datastore
+                    )[0]["uri"]
             _check_bindings(node["command"], node["inputs"], node["outputs"], f"Step '{step}'")
         for name, spec in pipeline_outputs.items():
+            spec.pop("path", None)
             if spec["from"] is None:
                 raise validation_error(
                     f"Pipeline output '{name}' is not bound to any step's output.", ErrorTarget.PIPELINE

@@ -19,7 +19,7 @@ from fsspec.implementations.local import LocalFileSystem
 from accelerator._hashing import fingerprint
 from accelerator.local._code import snapshot
 from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
-from accelerator.local._execution._paths import default_output_uri
+from accelerator.local._execution._paths import default_output_uri, expand_output_path
 from accelerator.local._execution._records import JobRecords
 from accelerator.local._scope import LocalScope
 from accelerator.local._storage import parse_datastore_uri
@@ -133,9 +133,12 @@ class LocalOrchestrator:
             long = self._scope.datastore_uri(datastore.datastore, datastore.path)
             self._client.datastores.get(datastore.datastore)
             return {"uri": long}, long
-        if uri.startswith("azureml:") and not uri.startswith("azureml://"):
+        arm = _ARM_ASSET.match(uri.removeprefix("azureml:"))
+        if (uri.startswith("azureml:") and not uri.startswith("azureml://")) or arm:
+            # ``Input(path=data.id)``: an asset's ARM id names the asset as ``azureml:name:version``
+            # does (the long form of the CLI v2 reference syntax).
             asset_name, version, label = parse_reference(uri)
-            if kind in MODEL_TYPES:
+            if kind in MODEL_TYPES or (arm and arm["kind"] == "models"):
                 model = self._client.models.get(asset_name, version=version, label=label)
                 return {"local": self._client.models._local_path(model.name, model.version)}, model.id
             data = self._client.data.get(asset_name, version=version, label=label)
@@ -157,11 +160,21 @@ class LocalOrchestrator:
         uploaded = self._client.data._upload(fs, path.resolve().as_posix(), fingerprint(path.as_posix(), fs))
         return {"uri": uploaded.rstrip("/")}, uploaded
 
-    def output(self, rest: dict[str, Any], job: str, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(the runner's spec, the REST output) for one job output, at the default path unless given."""
+    def output(
+        self, rest: dict[str, Any], job: str, name: str, default_datastore: str | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(the runner's spec, the REST output) for one job output, at the default path unless given.
+
+        Output path expressions are expanded as the service does; a pipeline step's ``${{name}}``
+        (``job`` is empty then) waits for the step's own job name, given when the step starts.
+        """
         kind = rest.get("jobOutputType") or rest.get("job_output_type") or rest.get("type") or "uri_folder"
         uri = rest.get("uri")
         if uri:
+            values = {"output_name": name, "default_datastore": default_datastore or DEFAULT_DATASTORE}
+            if job:
+                values["name"] = job
+            uri = expand_output_path(str(uri), values)
             datastore = parse_datastore_uri(str(uri))
             if datastore is None:
                 raise LocalBackendUnsupportedError(
