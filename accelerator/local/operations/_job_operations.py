@@ -34,6 +34,7 @@ from accelerator.local._execution._runner import open_run
 from accelerator.local._paging import paged
 from accelerator.local._poller import completed
 from accelerator.local._scope import LocalScope
+from accelerator.local._system_data import identity, system_data
 from accelerator.local.operations._base import LocalOperations
 from accelerator.local.operations._component_operations import ComponentOperations
 from accelerator.local.operations._operation_orchestrator import LocalOrchestrator
@@ -97,7 +98,7 @@ class JobOperations(LocalOperations):
         # The job's MLflow run exists from submission, as on Azure: mlflow.get_run(job.name) works at once.
         workspace_dir = self._scope.require_workspace()
         experiment, run_id = open_run(_mlflow.client(workspace_dir), workspace_dir, record)
-        record.update(mlflow_run_id=run_id, mlflow_experiment_id=experiment)
+        record.update(mlflow_run_id=run_id, mlflow_experiment_id=experiment, created_by=identity())
         self._records.create(record)
         submitted = self._entity(record)  # as submitted: Queued, whatever the runner does next
         pid, started = _process.spawn_runner(
@@ -412,6 +413,9 @@ class JobOperations(LocalOperations):
             "workspaces", self._scope.workspace_name or "", "jobs", record["name"]
         )
         entity = Job._from_rest_object(rest_type(body))
+        entity._creation_context = system_data(
+            record.get("created"), record.get("created_by"), record.get("ended") or record.get("started")
+        )
         return entity
 
     # -- follow and control ----------------------------------------------------------------------
