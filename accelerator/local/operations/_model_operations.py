@@ -38,6 +38,7 @@ _ARCHIVED_TAG = "azureml.archived"
 _CREATOR_TAG = "azureml.created_by"
 _VERSION_TAG = "azureml.version"
 _JOB_OUTPUT = re.compile(r"^azureml://jobs/(?P<job>[^/]+)/outputs/(?P<output>[^/]+)(?:/paths/(?P<path>.*))?$")
+_ARTIFACTS = "artifacts"  # every job's default output: the files logged to its run
 _TYPES = (AssetTypes.MLFLOW_MODEL, AssetTypes.CUSTOM_MODEL)
 
 
@@ -134,6 +135,8 @@ class ModelOperations(LocalOperations):
                     ErrorTarget.MODEL,
                 )
             spec = (record.get("outputs") or {}).get(job_output["output"])
+            if job_output["output"] == _ARTIFACTS and not spec:
+                return self._run_artifacts(record, job_output["path"] or "", path)
             if not spec or not spec.get("uri"):
                 raise validation_error(
                     f"(UserError) Job {job} has no output '{job_output['output']}'.", ErrorTarget.MODEL
@@ -189,6 +192,25 @@ class ModelOperations(LocalOperations):
         if not isinstance(store_fs, LocalFileSystem):
             raise LocalBackendUnsupportedError("models uploaded to a blob default datastore")
         return f"{root}/{parsed.path}", None, uploaded
+
+    def _run_artifacts(self, record: dict[str, Any], artifact: str, path: str) -> tuple[str, str | None, str]:
+        """``azureml://jobs/<job>/outputs/artifacts/paths/<path>``: what the job logged to its MLflow
+        run (the documented way to register the MLflow model a job saved and logged)."""
+        run_id = record.get("mlflow_run_id")
+        if not run_id:
+            raise validation_error(f"(UserError) Job {record['name']} has no run artifacts.", ErrorTarget.MODEL)
+        run = self._tracking().get_run(run_id)
+        root = Path(run.info.artifact_uri.removeprefix("file://"))
+        local = (root / artifact.strip("/")).resolve()
+        # The path names a file or folder of the run's artifacts, never one outside them.
+        if not local.is_relative_to(root.resolve()) or not local.exists():
+            raise validation_error(
+                f"(UserError) The output path '{path}' has no files: job {record['name']} logged no "
+                f"artifact '{artifact.strip('/')}'.",
+                ErrorTarget.MODEL,
+                ValidationErrorType.FILE_OR_FOLDER_NOT_FOUND,
+            )
+        return str(local), run_id, path
 
     # -- read --------------------------------------------------------------------------------------
 

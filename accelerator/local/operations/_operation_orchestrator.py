@@ -26,6 +26,7 @@ from accelerator.local._storage import parse_datastore_uri
 from accelerator.local.operations._datastore_operations import DEFAULT_DATASTORE
 
 _ARM_ASSET = re.compile(r"^/subscriptions/.+/(?P<kind>[a-z]+)/(?P<name>[^/]+)/versions/(?P<version>[^/]+)$")
+_CODE_ASSET = re.compile(r"^/subscriptions/.+/workspaces/(?P<workspace>[^/]+)/codes/(?P<key>[0-9a-f]{32})/versions/1$")
 _REGISTRY_ASSET = re.compile(r"^azureml://registries/(?P<registry>[^/]+)/(?P<kind>[a-z]+)/(?P<name>[^/]+)/")
 _JOB_OUTPUT = re.compile(r"^azureml://jobs/(?P<job>[^/]+)/outputs/(?P<output>[^/]+)(?:/paths/(?P<path>.*))?$")
 MODEL_TYPES = (AssetTypes.MLFLOW_MODEL, AssetTypes.CUSTOM_MODEL, AssetTypes.TRITON_MODEL)
@@ -63,6 +64,14 @@ class LocalOrchestrator:
         if code is None:
             return None, None, None
         text = str(code)
+        registered = _CODE_ASSET.match(text.removeprefix("azureml:"))
+        if registered:
+            # A code asset's id, as ``get`` answers it (online_deployments.get().code_configuration):
+            # the snapshot it names, so a got entity can be changed and updated.
+            folder = self.workspace_dir / "codes" / registered["key"]
+            if registered["workspace"] != self._scope.workspace_name or not folder.is_dir():
+                raise not_found("Code", text, f"workspace '{self._scope.workspace_name}'")
+            return str(folder), registered["key"], text.removeprefix("azureml:")
         if text.startswith(("azureml:", "git+", "http://", "https://")):
             raise LocalBackendUnsupportedError(
                 f"code given as '{text.split(':')[0]}:' references", "Give code as a local folder."
@@ -118,7 +127,12 @@ class LocalOrchestrator:
             records = JobRecords(self.workspace_dir)
             if not records.exists(job_output["job"]):
                 raise not_found("Job", job_output["job"], f"workspace '{self._scope.workspace_name}'")
-            outputs = records.get(job_output["job"]).get("outputs") or {}
+            record = records.get(job_output["job"])
+            outputs = record.get("outputs") or {}
+            if job_output["output"] == "artifacts" and "artifacts" not in outputs:
+                # The files the job logged to its MLflow run, read in place.
+                local, _, _ = self._client.models._run_artifacts(record, job_output["path"] or "", uri)
+                return {"local": local}, uri
             if job_output["output"] not in outputs or not outputs[job_output["output"]].get("uri"):
                 raise validation_error(
                     f"Job {job_output['job']} has no output '{job_output['output']}' with a path (yet).",
