@@ -12,8 +12,8 @@ from typing import Any
 
 from filelock import FileLock
 
-from accelerator.local._system_data import identity
 from accelerator.local._store import read_record, records, write_record
+from accelerator.local._system_data import identity
 
 
 class VersionedRecords:

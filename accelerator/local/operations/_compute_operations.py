@@ -13,8 +13,8 @@ from collections.abc import Iterable
 import yaml
 from azure.ai.ml import load_compute
 from azure.ai.ml import operations as sdk_operations
-from azure.ai.ml.entities import AmlCompute, Compute
 from azure.ai.ml.constants._compute import ComputeDefaults
+from azure.ai.ml.entities import AmlCompute, Compute
 from azure.ai.ml.exceptions import ErrorTarget
 from azure.core.exceptions import HttpResponseError
 from azure.core.polling import LROPoller

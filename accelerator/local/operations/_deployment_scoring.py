@@ -15,6 +15,7 @@ from azure.ai.ml.constants import AssetTypes
 from azure.ai.ml.entities import Model
 
 from accelerator.local._exceptions import validation_error
+from accelerator.local._local_endpoints._server import inference_python
 from accelerator.local.operations._operation_orchestrator import LocalOrchestrator, parse_reference
 
 
@@ -61,7 +62,14 @@ def scoring_code(
             raise validation_error(
                 "(UserError) A deployment with a scoring script needs an environment.", target
             )
-        return str(code), script, orchestrator.environment(deployment.environment)
+        # The scoring script runs in the inference environment: its packages are what must be there.
+        environment = orchestrator.environment(
+            deployment.environment,
+            str(inference_python()),
+            "Add them to requirements-inference.txt and rebuild the inference environment "
+            "(.venv-inference, `make setup`), then deploy again.",
+        )
+        return str(code), script, environment
     if model_type != AssetTypes.MLFLOW_MODEL:
         raise validation_error(
             "(UserError) A deployment without code_configuration must deploy an mlflow_model; "

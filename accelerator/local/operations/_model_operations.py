@@ -198,7 +198,9 @@ class ModelOperations(LocalOperations):
         run (the documented way to register the MLflow model a job saved and logged)."""
         run_id = record.get("mlflow_run_id")
         if not run_id:
-            raise validation_error(f"(UserError) Job {record['name']} has no run artifacts.", ErrorTarget.MODEL)
+            raise validation_error(
+                f"(UserError) Job {record['name']} has no run artifacts.", ErrorTarget.MODEL
+            )
         run = self._tracking().get_run(run_id)
         root = Path(run.info.artifact_uri.removeprefix("file://"))
         local = (root / artifact.strip("/")).resolve()

@@ -22,11 +22,9 @@ from typing import Any
 import psutil
 from azure.ai.ml import operations as sdk_operations
 from azure.ai.ml.entities import EndpointAuthKeys, ManagedOnlineEndpoint, OnlineEndpoint
-from azure.ai.ml.exceptions import ErrorTarget
+from azure.ai.ml.exceptions import ErrorTarget, LocalEndpointNotFoundError, MultipleLocalDeploymentsFoundError
 from azure.core.exceptions import HttpResponseError
 from azure.core.polling import LROPoller
-
-from azure.ai.ml.exceptions import LocalEndpointNotFoundError, MultipleLocalDeploymentsFoundError
 
 from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
 from accelerator.local._local_endpoints import _deployments

@@ -17,6 +17,7 @@ from azure.ai.ml.exceptions import ErrorTarget
 from fsspec.implementations.local import LocalFileSystem
 
 from accelerator._hashing import fingerprint
+from accelerator.local import _environment_packages as packages
 from accelerator.local._code import snapshot
 from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
 from accelerator.local._execution._paths import default_output_uri, expand_output_path
@@ -26,7 +27,9 @@ from accelerator.local._storage import parse_datastore_uri
 from accelerator.local.operations._datastore_operations import DEFAULT_DATASTORE
 
 _ARM_ASSET = re.compile(r"^/subscriptions/.+/(?P<kind>[a-z]+)/(?P<name>[^/]+)/versions/(?P<version>[^/]+)$")
-_CODE_ASSET = re.compile(r"^/subscriptions/.+/workspaces/(?P<workspace>[^/]+)/codes/(?P<key>[0-9a-f]{32})/versions/1$")
+_CODE_ASSET = re.compile(
+    r"^/subscriptions/.+/workspaces/(?P<workspace>[^/]+)/codes/(?P<key>[0-9a-f]{32})/versions/1$"
+)
 _REGISTRY_ASSET = re.compile(r"^azureml://registries/(?P<registry>[^/]+)/(?P<kind>[a-z]+)/(?P<name>[^/]+)/")
 _JOB_OUTPUT = re.compile(r"^azureml://jobs/(?P<job>[^/]+)/outputs/(?P<output>[^/]+)(?:/paths/(?P<path>.*))?$")
 MODEL_TYPES = (AssetTypes.MLFLOW_MODEL, AssetTypes.CUSTOM_MODEL, AssetTypes.TRITON_MODEL)
@@ -82,8 +85,12 @@ class LocalOrchestrator:
         )
         return folder, key, arm
 
-    def environment(self, environment: Any) -> str | None:
-        """The ARM id of the environment version a job names; a clear error if it is not registered."""
+    def environment(self, environment: Any, python: str | None = None, install_hint: str = "") -> str | None:
+        """The ARM id of the environment version a job names; a clear error if it is not registered.
+
+        The packages its conda file declares must be importable by ``python`` (default: the one
+        jobs run in), or it is refused here, before anything is written (see _environment_packages).
+        """
         if environment is None:
             return None
         if not isinstance(environment, str):  # an inline Environment: registered as Azure ML does
@@ -91,6 +98,10 @@ class LocalOrchestrator:
                 raise LocalBackendUnsupportedError(
                     "anonymous inline environments", "Register the environment with a name and use it."
                 )
+            what = (
+                "the inline environment" if _is_anonymous(environment) else f"environment {environment.name}"
+            )
+            packages.check(environment.conda_file, what, python, install_hint)
             registered = self._client.environments.create_or_update(environment)
             return registered.id
         if environment.startswith("azureml://registries/") or environment.removeprefix("azureml:").startswith(
@@ -99,7 +110,9 @@ class LocalOrchestrator:
             # A curated environment: local jobs run in this machine's Python whatever the image.
             return environment
         name, version, label = parse_reference(environment)
-        return self._client.environments.get(name, version=version, label=label).id
+        found = self._client.environments.get(name, version=version, label=label)
+        packages.check(found.conda_file, f"environment {found.name}:{found.version}", python, install_hint)
+        return found.id
 
     def compute(self, compute: str | None) -> str | None:
         if not compute or compute in ("serverless", "local"):
@@ -199,3 +212,9 @@ class LocalOrchestrator:
         else:
             uri = default_output_uri(self.output_prefix(), job, name)
         return {"type": kind, "uri": uri}, {**rest, "uri": uri}
+
+
+def _is_anonymous(environment: Any) -> bool:
+    from azure.ai.ml.constants._common import ANONYMOUS_ENV_NAME
+
+    return environment.name == ANONYMOUS_ENV_NAME
