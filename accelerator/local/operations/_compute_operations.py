@@ -46,12 +46,11 @@ class ComputeOperations(LocalOperations):
             compute.size = current.get("size") if current else ComputeDefaults.VMSIZE
         _check_scale(compute)
         to_rest(compute)
-        if current is not None:
-            if current.get("size", "").lower() != (compute.size or current.get("size", "")).lower():
-                raise HttpResponseError(
-                    message=f"(UserError) The VM size of compute '{compute.name}' cannot be changed "
-                    f"from {current.get('size')} to {compute.size}. Create a new cluster instead."
-                )
+        if current is not None and current.get("size", "").lower() != compute.size.lower():
+            raise HttpResponseError(
+                message=f"(UserError) The VM size of compute '{compute.name}' cannot be changed "
+                f"from {current.get('size')} to {compute.size}. Create a new cluster instead."
+            )
         entity = plain(compute._to_dict())
         write_record(path, {"provisioning_state": "Succeeded", "entity": entity})
         return completed(self.get(compute.name))

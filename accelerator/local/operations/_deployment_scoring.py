@@ -1,8 +1,8 @@
 """What online and batch deployments share: the registered model they serve and the code that scores it.
 
-A deployment names a registered model (an inline one is registered first, as on Azure) and either a scoring script in a code
-folder, with its environment, or, for an MLflow model, nothing: Azure ML then supplies the scoring
-script (here the local backend's own, copied into the deployment's folder).
+A deployment names a registered model (an inline one is registered first, as on Azure) and either
+a scoring script in a code folder, with its environment, or, for an MLflow model, nothing: Azure ML
+then supplies the scoring script (here the local backend's own, copied into the deployment's folder).
 """
 
 from __future__ import annotations
