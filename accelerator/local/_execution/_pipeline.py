@@ -98,10 +98,15 @@ def run(runner: Runner, name: str) -> str:
         )
         return "Failed"
     outputs = dict(record.get("outputs") or {})
-    for spec in outputs.values():
+    rest = record["rest"]
+    rest_outputs = rest["properties"].get("outputs") or {}
+    for output_name, spec in outputs.items():
         step, output = spec["from"]
         spec["uri"] = records.get(children[step])["outputs"][output]["uri"]
-    records.update(name, outputs=outputs)
+        # The pipeline's own output answers where its step wrote (a path set on it, expanded).
+        if isinstance(rest_outputs.get(output_name), dict):
+            rest_outputs[output_name]["uri"] = spec["uri"]
+    records.update(name, outputs=outputs, rest=rest)
     runner.finish(name, "Completed")
     return "Completed"
 
