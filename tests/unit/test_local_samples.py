@@ -284,3 +284,68 @@ def test_a_batch_endpoint_answers_with_its_defaults(ml_client: LocalMLClient) ->
     with pytest.raises(ValidationException, match="not a deployment of batch endpoint"):
         ml_client.batch_endpoints.begin_create_or_update(endpoint)
     assert ml_client.batch_endpoints.get("fares-batch").defaults.deployment_name is None
+
+
+SCORE = """\
+import json, os
+
+def init():
+    global weight
+    # A single-file model is AZUREML_MODEL_DIR/<file>, as on Azure.
+    with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "weight.txt")) as handle:
+        weight = float(handle.read())
+
+def run(raw_data):
+    return [x * weight for x in json.loads(raw_data)["data"]]
+"""
+
+
+def test_an_inline_single_file_model_deploys_and_get_round_trips(
+    ml_client: LocalMLClient, tmp_path: Path
+) -> None:
+    from azure.ai.ml.entities import CodeConfiguration, ManagedOnlineDeployment, ManagedOnlineEndpoint
+    from azure.ai.ml.exceptions import MultipleLocalDeploymentsFoundError
+
+    (tmp_path / "weight.txt").write_text("3")
+    code = _code(tmp_path, {"score.py": SCORE})
+    request = tmp_path / "request.json"
+    request.write_text('{"data": [1, 2]}')
+    ml_client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="samples-ep")).result()
+    try:
+        for name in ("blue", "green"):
+            ml_client.online_deployments.begin_create_or_update(
+                ManagedOnlineDeployment(
+                    name=name,
+                    endpoint_name="samples-ep",
+                    model=Model(path=str(tmp_path / "weight.txt")),  # inline and unnamed
+                    code_configuration=CodeConfiguration(code=str(code), scoring_script="score.py"),
+                    environment=Environment(image=IMAGE, conda_file={"dependencies": [{"pip": ["numpy"]}]}),
+                    instance_type="Standard_DS3_v2",
+                    instance_count=1,
+                )
+            ).result()
+        # Registered once, as Azure ML's anonymous model: named by the hash of its file.
+        (model,) = ml_client.models.list()
+        assert len(model.name) == 64 and model.version == "1"
+        got = ml_client.online_deployments.get("blue", "samples-ep")
+        assert got.model == f"azureml:{model.name}:1"
+        assert got.id.endswith("/onlineEndpoints/samples-ep/deployments/blue")
+        assert got.environment.split("/environments/")[1].startswith("CliV2AnonymousEnvironment/versions/")
+        assert got.code_configuration.scoring_script == "score.py"
+        # get, change, update: the got entity is complete enough to be sent back.
+        got.environment_variables = {"CHANGED": "1"}
+        updated = ml_client.online_deployments.begin_create_or_update(got).result()
+        assert updated.environment_variables == {"CHANGED": "1"}
+        assert updated.code_configuration.code == got.code_configuration.code
+
+        # No traffic yet: the endpoint's traffic rules refuse, local=True goes to the deployment itself.
+        with pytest.raises(HttpResponseError):
+            ml_client.online_endpoints.invoke("samples-ep", request_file=str(request))
+        answer = ml_client.online_endpoints.invoke(
+            "samples-ep", request_file=str(request), deployment_name="green", local=True
+        )
+        assert answer == "[3.0, 6.0]"
+        with pytest.raises(MultipleLocalDeploymentsFoundError):
+            ml_client.online_endpoints.invoke("samples-ep", request_file=str(request), local=True)
+    finally:
+        ml_client.online_endpoints.begin_delete("samples-ep").result()
