@@ -12,7 +12,7 @@ from typing import Any
 
 from fsspec.implementations.local import LocalFileSystem
 
-from accelerator.local._execution._records import JobRecords
+from accelerator.local._execution._records import PRIMITIVE_TYPES, JobRecords
 from accelerator.local._storage import datastore_filesystem, parse_datastore_uri
 
 FILE_TYPES = ("uri_file",)
@@ -66,6 +66,10 @@ def materialise_input(
 
 def output_target(workspace_dir: Path, spec: dict[str, Any], job_folder: Path, name: str) -> str:
     """The local path an output is written to: in place in a folder datastore, else a staging folder."""
+    if spec["type"] in PRIMITIVE_TYPES:
+        local_file = job_folder / "outputs" / name
+        local_file.parent.mkdir(parents=True, exist_ok=True)
+        return str(local_file)
     fs, path = _datastore_path(workspace_dir, spec["uri"])
     if not isinstance(fs, LocalFileSystem):
         path = str(job_folder / "outputs" / name)
@@ -79,11 +83,24 @@ def output_target(workspace_dir: Path, spec: dict[str, Any], job_folder: Path, n
 
 def publish_output(workspace_dir: Path, spec: dict[str, Any], local: str) -> None:
     """Upload a staged output to its blob datastore; a folder datastore's output is already there."""
+    if spec["type"] in PRIMITIVE_TYPES:
+        return
     fs, path = _datastore_path(workspace_dir, spec["uri"])
     if isinstance(fs, LocalFileSystem):
         return
     if Path(local).exists():
         fs.put(local, path, recursive=Path(local).is_dir())
+
+
+def primitive_value(local: str, name: str) -> str:
+    """The value a step wrote for primitive output ``name``, as text (mldesigner writes ``str(value)``
+    to the path it is given, or to ``<path>/output`` when the path is a folder)."""
+    path = Path(local)
+    if path.is_dir():
+        path = path / "output"
+    if not path.is_file():
+        raise ValueError(f"the job did not write a value for its output '{name}' (to {local}).")
+    return path.read_text(encoding="utf-8").removesuffix("\n")
 
 
 def local_output(workspace_dir: Path, spec: dict[str, Any]) -> tuple[Any, str]:
@@ -103,7 +120,9 @@ def default_output_uri(prefix: str, job: str, output: str) -> str:
 def child_outputs(prefix: str, job: str, specs: dict[str, Any]) -> dict[str, Any]:
     """A step's or trial's outputs: where the spec says, else at the default location for ``job``."""
     return {
-        name: {
+        name: {"type": spec["type"], "uri": None}
+        if spec["type"] in PRIMITIVE_TYPES
+        else {
             "type": spec["type"],
             "uri": expand_output_path(spec["uri"], {"name": job, "output_name": name})
             if spec.get("uri")
