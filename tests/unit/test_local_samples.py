@@ -6,13 +6,14 @@ and batch endpoint defaults."""
 # No `from __future__ import annotations`: dsl.pipeline reads the parameter annotations as types.
 
 import datetime as dt
+import re
 import warnings
 from pathlib import Path
 
 import pytest
 from azure.ai.ml import Input, Output, command, dsl
 from azure.ai.ml.constants import AssetTypes
-from azure.ai.ml.entities import AmlCompute, BatchEndpoint, Data, Environment, Model
+from azure.ai.ml.entities import AmlCompute, BatchEndpoint, CommandComponent, Data, Environment, Model
 from azure.ai.ml.exceptions import ValidationException
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
@@ -101,7 +102,7 @@ def test_a_missing_declared_package_is_refused_at_submission(
         conda_file={"dependencies": ["python=3.8", {"pip": ["pandas", "surely-not-installed-pkg==1.0"]}]},
     )
     job = command(command="python -c 'print(1)'", environment=environment, compute=COMPUTE)
-    with pytest.raises(LocalBackendUnsupportedError, match="surely-not-installed-pkg==1.0"):
+    with pytest.raises(LocalBackendUnsupportedError, match=re.escape("surely-not-installed-pkg==1.0")):
         jobs_client.jobs.create_or_update(job)
     # Refused before anything was written: no job, no environment.
     assert list(jobs_client.jobs.list()) == []
@@ -138,7 +139,7 @@ def test_declared_packages_are_read_as_conda_and_pip_write_them() -> None:
     assert packages.declared("dependencies:\n  - numpy\n") and packages.declared(None) == []
     with pytest.raises(LocalBackendUnsupportedError, match="GPU"):
         packages.declared({"dependencies": ["cudatoolkit=11.8"]})
-    with pytest.raises(LocalBackendUnsupportedError, match="-r requirements.txt"):
+    with pytest.raises(LocalBackendUnsupportedError, match=re.escape("-r requirements.txt")):
         packages.declared({"dependencies": [{"pip": ["-r requirements.txt"]}]})
     with pytest.raises(LocalBackendUnsupportedError, match="conda environment specification"):
         packages.declared("just text")
@@ -349,3 +350,63 @@ def test_an_inline_single_file_model_deploys_and_get_round_trips(
             ml_client.online_endpoints.invoke("samples-ep", request_file=str(request), local=True)
     finally:
         ml_client.online_endpoints.begin_delete("samples-ep").result()
+
+
+COMPONENTS = """\
+from mldesigner import Output, command_component
+
+ENVIRONMENT = "azureml:taxi-train:1"
+
+
+@command_component(environment=ENVIRONMENT)
+def shout(word: str = "fare") -> str:
+    return word.upper()
+
+
+@command_component(environment=ENVIRONMENT)
+def keep(text: str, kept: Output(type="uri_folder")) -> Output(type="integer", is_control=True):
+    import pathlib
+
+    pathlib.Path(kept, "text.txt").write_text(text)
+    return len(text)
+"""
+
+
+def test_primitive_outputs_of_function_components_reach_the_next_step(
+    jobs_client: LocalMLClient, tmp_path: Path
+) -> None:
+    import importlib.util
+
+    code = _code(tmp_path, {"functions.py": COMPONENTS})
+    spec = importlib.util.spec_from_file_location("functions_under_test", code / "functions.py")
+    functions = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(functions)
+
+    @dsl.pipeline(compute=COMPUTE)
+    def shout_and_keep():
+        loud = functions.shout(word="taxi")
+        kept = functions.keep(text=loud.outputs.output)
+        return {"kept": kept.outputs.kept}
+
+    name = _run(jobs_client, shout_and_keep())
+    steps = {step.display_name: step.name for step in jobs_client.jobs.list(parent_job_name=name)}
+    # jobs.get parses steps whose outputs are primitive (their values are not job outputs).
+    assert all(jobs_client.jobs.get(step).status == "Completed" for step in steps.values())
+    kept = jobs_client.jobs.get(name).outputs["kept"].path
+    assert (_local(jobs_client, kept) / "text.txt").read_text() == "TAXI"
+
+    # A step that never writes its primitive output fails, naming it.
+    silent = CommandComponent(
+        name="silent",
+        command="echo nothing",
+        outputs={"answer": Output(type="string")},
+        environment=ENVIRONMENT,
+    )
+
+    @dsl.pipeline(compute=COMPUTE)
+    def never_answers():
+        silent()
+
+    failed = jobs_client.jobs.create_or_update(never_answers())
+    with pytest.raises(Exception, match="did not write a value for its output 'answer'"):
+        jobs_client.jobs.stream(failed.name)
