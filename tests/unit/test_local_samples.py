@@ -410,3 +410,44 @@ def test_primitive_outputs_of_function_components_reach_the_next_step(
     failed = jobs_client.jobs.create_or_update(never_answers())
     with pytest.raises(Exception, match="did not write a value for its output 'answer'"):
         jobs_client.jobs.stream(failed.name)
+
+
+def test_what_cannot_run_here_is_refused_by_name(jobs_client: LocalMLClient, tmp_path: Path) -> None:
+    from azure.ai.ml import spark
+
+    jobs_client.compute.begin_create_or_update(
+        AmlCompute(name="gpu-cluster", size="Standard_NC6s_v3", max_instances=1)
+    ).result()
+    with pytest.raises(LocalBackendUnsupportedError, match="GPU compute"):
+        jobs_client.jobs.create_or_update(
+            command(command="nvidia-smi", environment=ENVIRONMENT, compute="gpu-cluster")
+        )
+    with pytest.raises(LocalBackendUnsupportedError, match="https://"):
+        jobs_client.jobs.create_or_update(
+            command(
+                command="ls ${{inputs.web}}",
+                inputs={"web": Input(type=AssetTypes.URI_FILE, path="https://example.org/trips.csv")},
+                environment=ENVIRONMENT,
+                compute=COMPUTE,
+            )
+        )
+    code = _code(tmp_path, {"job.py": "print(1)"})
+    with pytest.raises(LocalBackendUnsupportedError, match="Spark"):
+        jobs_client.jobs.create_or_update(
+            spark(
+                code=str(code),
+                entry={"file": "job.py"},
+                driver_cores=1,
+                driver_memory="1g",
+                executor_cores=1,
+                executor_memory="1g",
+                executor_instances=1,
+            )
+        )
+    with pytest.raises(LocalBackendUnsupportedError, match="Docker build"):
+        from azure.ai.ml.entities import BuildContext
+
+        jobs_client.environments.create_or_update(
+            Environment(name="built", build=BuildContext(path=str(code)))
+        )
+    assert list(jobs_client.jobs.list()) == []

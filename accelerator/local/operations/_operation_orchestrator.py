@@ -30,6 +30,7 @@ _ARM_ASSET = re.compile(r"^/subscriptions/.+/(?P<kind>[a-z]+)/(?P<name>[^/]+)/ve
 _CODE_ASSET = re.compile(
     r"^/subscriptions/.+/workspaces/(?P<workspace>[^/]+)/codes/(?P<key>[0-9a-f]{32})/versions/1$"
 )
+_GPU_SIZE = re.compile(r"^standard_n", re.IGNORECASE)
 _REGISTRY_ASSET = re.compile(r"^azureml://registries/(?P<registry>[^/]+)/(?P<kind>[a-z]+)/(?P<name>[^/]+)/")
 _JOB_OUTPUT = re.compile(r"^azureml://jobs/(?P<job>[^/]+)/outputs/(?P<output>[^/]+)(?:/paths/(?P<path>.*))?$")
 MODEL_TYPES = (AssetTypes.MLFLOW_MODEL, AssetTypes.CUSTOM_MODEL, AssetTypes.TRITON_MODEL)
@@ -118,7 +119,12 @@ class LocalOrchestrator:
         if not compute or compute in ("serverless", "local"):
             return compute
         name = compute.rsplit("/", 1)[-1].removeprefix("azureml:")
-        self._client.compute.get(name)
+        size = str(self._client.compute.get(name).size or "")
+        if _GPU_SIZE.match(size):
+            # Azure's N-series VMs are its GPU sizes; jobs here run on this machine's CPU.
+            raise LocalBackendUnsupportedError(
+                f"GPU compute (cluster '{name}' is {size})", "Submit the job to a CPU cluster."
+            )
         return name
 
     def input(
