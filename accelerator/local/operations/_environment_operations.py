@@ -1,7 +1,9 @@
 """``ml_client.environments`` on the local backend.
 
 The environment's image and conda file are recorded as given. Local jobs run in this machine's
-Python, so the image is not pulled; what they need must be installed here (requirements.txt).
+Python, so the image is not pulled; what they need must be installed here (requirements.txt), and
+a job whose environment declares a package this Python lacks is refused at submission
+(``_environment_packages``). An unnamed inline environment is the SDK's anonymous one.
 """
 
 from __future__ import annotations
