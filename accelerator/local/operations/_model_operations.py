@@ -85,21 +85,27 @@ class ModelOperations(LocalOperations):
                 if current is not None:
                     return self._update(tracking, current, model, tags, source)
             else:
-                # Azure ML's next version: one more than the largest integer version.
-                numbers = [int(_version(v)) for v in existing if _version(v).isdigit()]
-                version = str(max(numbers, default=0) + 1)
+                version = ""  # known once MLflow has numbered the new version
             if not existing and not _registered(tracking, model.name):
                 tracking.create_registered_model(model.name)
-            # MLflow numbers its versions in order; a version the caller chose (or one after it) is
-            # kept in a tag, and every lookup here goes by that Azure ML version.
+            # MLflow numbers its versions in order. Where that number is not the Azure ML version (one
+            # the caller chose, or the next after a chosen one), the Azure ML version is kept in a
+            # tag, and every lookup here goes by it. A version mlflow.register_model creates meanwhile
+            # (in a job, without this lock) keeps its own number.
             created = tracking.create_model_version(
-                model.name,
-                source=source,
-                run_id=run_id,
-                tags={**tags, _VERSION_TAG: version},
-                description=model.description,
+                model.name, source=source, run_id=run_id, tags=tags, description=model.description
             )
-        return self.get(model.name, _version(created))
+            if model.version is None:
+                taken = [
+                    _version(v) for v in self._versions(tracking, model.name) if v.version != created.version
+                ]
+                numbers = [int(t) for t in taken if t.isdigit()]
+                # Azure ML's next version: one more than the largest integer version.
+                version = created.version if int(created.version) > max(numbers, default=0) else None
+                version = str(version or max(numbers, default=0) + 1)
+            if str(created.version) != version:
+                tracking.set_model_version_tag(model.name, created.version, _VERSION_TAG, version)
+        return self.get(model.name, version)
 
     def _update(self, tracking: Any, current: Any, model: Model, tags: dict[str, str], source: str) -> Model:
         """Re-registering an existing version may change its tags and description, not its files."""
