@@ -23,7 +23,13 @@ from typing import Any
 from accelerator.local import _mlflow
 from accelerator.local._execution import _pipeline, _sweep
 from accelerator.local._execution._binding import render
-from accelerator.local._execution._paths import materialise_input, output_target, publish_output
+from accelerator.local._execution._paths import (
+    PRIMITIVE_TYPES,
+    materialise_input,
+    output_target,
+    primitive_value,
+    publish_output,
+)
 from accelerator.local._execution._records import JobRecords, now
 from accelerator.local._execution._tracking import InProcessTracking, RemoteTracking
 from accelerator.local._execution._warm import WarmServer
@@ -208,6 +214,20 @@ class Runner:
         except Exception as error:
             self.finish(name, "Failed", f"Execution failed while uploading the outputs: {error}")
             return "Failed"
+        try:
+            values = {
+                output: primitive_value(local, output)
+                for output, (local, spec) in published.items()
+                if spec["type"] in PRIMITIVE_TYPES
+            }
+        except ValueError as error:
+            self.finish(name, "Failed", f"Execution failed: {error}")
+            return "Failed"
+        if values:
+            outputs = self.records.get(name)["outputs"]
+            for output, value in values.items():
+                outputs[output]["value"] = value
+            self.records.update(name, outputs=outputs)
         self.finish(name, "Completed")
         return "Completed"
 

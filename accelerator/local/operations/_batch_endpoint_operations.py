@@ -100,9 +100,10 @@ class BatchEndpointOperations(LocalOperations):
             "authMode": "AADToken",
             "properties": record.get("properties") or {},
             "provisioningState": "Succeeded",
+            # The service always answers with ``defaults`` (its deploymentName null until one is
+            # set), so samples can do ``endpoint.defaults.deployment_name = ...`` after a get.
+            "defaults": {"deploymentName": record.get("default_deployment")},
         }
-        if record.get("default_deployment"):
-            properties["defaults"] = {"deploymentName": record["default_deployment"]}
         body = {
             "id": self._scope.arm_id("workspaces", self._scope.workspace_name or "", "batchEndpoints", name),
             "name": name,

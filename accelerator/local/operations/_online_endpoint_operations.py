@@ -22,7 +22,7 @@ from typing import Any
 import psutil
 from azure.ai.ml import operations as sdk_operations
 from azure.ai.ml.entities import EndpointAuthKeys, ManagedOnlineEndpoint, OnlineEndpoint
-from azure.ai.ml.exceptions import ErrorTarget
+from azure.ai.ml.exceptions import ErrorTarget, LocalEndpointNotFoundError, MultipleLocalDeploymentsFoundError
 from azure.core.exceptions import HttpResponseError
 from azure.core.polling import LROPoller
 from filelock import FileLock
@@ -176,6 +176,8 @@ class OnlineEndpointOperations(LocalOperations):
         record = self._record(endpoint_name)
         if deployment_name and deployment_name not in (record.get("deployments") or []):
             raise not_found("Deployment", deployment_name, f"endpoint '{endpoint_name}'")
+        if local:
+            return self._invoke_deployment(record, deployment_name, body)
         port = self._ensure_gateway(endpoint_name)
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {record['keys']['primary']}"}
         if deployment_name:
@@ -189,6 +191,23 @@ class OnlineEndpointOperations(LocalOperations):
         except urllib.error.HTTPError as error:
             detail = error.read().decode(errors="replace")
             raise HttpResponseError(message=f"({error.code}) {detail}") from None
+
+    def _invoke_deployment(self, record: dict[str, Any], deployment_name: str | None, body: bytes) -> str:
+        """``invoke(..., local=True)``: as the SDK's local endpoint helper, straight to the deployment's
+        own server (no key, no traffic rules), named or the endpoint's only one
+        (``_local_endpoint_helper.invoke`` and ``DockerClient.get_scoring_uri``)."""
+        deployments = record.get("deployments") or []
+        if deployment_name is None:
+            if len(deployments) > 1:
+                raise MultipleLocalDeploymentsFoundError(endpoint_name=record["name"])
+            if not deployments:
+                raise LocalEndpointNotFoundError(endpoint_name=record["name"])
+            deployment_name = deployments[0]
+        server = _deployments.ensure_running(self._folder(record["name"]), deployment_name)
+        status, answer = server.score(body, {"azureml-model-deployment": deployment_name})
+        if status >= 400:
+            raise HttpResponseError(message=f"({status}) {answer.decode(errors='replace')}")
+        return answer.decode()
 
     # -- the gateway process ---------------------------------------------------------------------
 
