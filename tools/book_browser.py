@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -64,9 +64,10 @@ _PAGE_PROBLEMS = r"""() => {
   });
   document.querySelectorAll('article .cell_output pre, article .cell_output table').forEach((block) => {
     if (block.scrollWidth > block.clientWidth + 1)
-      problems.push(`output wider than the page (cut or scrolled): ${JSON.stringify(block.textContent.trim().slice(0, 60))}`);
+      problems.push(`output wider than the page: ${JSON.stringify(block.textContent.trim().slice(0, 60))}`);
     for (const line of block.textContent.split('\n')) {
-      if (/\u2026$/.test(line.trim())) problems.push(`output line cut: ${JSON.stringify(line.trim().slice(-60))}`);
+      const end = line.trim();
+      if (/\u2026$/.test(end)) problems.push(`output line cut: ${JSON.stringify(end.slice(-60))}`);
     }
   });
   return problems;
@@ -83,7 +84,7 @@ class Problem:
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -105,9 +106,8 @@ def serve(directory: Path) -> Iterator[str]:
 def pages_of(html: Path) -> list[str]:
     """Every page of the built book, relative to ``html``, in a stable order."""
     skip = {"_static", "_sources", "_images"}
-    return sorted(
-        str(path.relative_to(html)) for path in html.rglob("*.html") if not skip & set(path.relative_to(html).parts)
-    )
+    found = (path.relative_to(html) for path in html.rglob("*.html"))
+    return sorted(str(path) for path in found if not skip & set(path.parts))
 
 
 @contextmanager
@@ -128,7 +128,10 @@ def browser(profile: Path) -> Iterator[object]:
 
 
 def check_pages(
-    html: Path, pages: list[str] | None = None, screenshots: Path | None = None, search_word: str | None = "registry"
+    html: Path,
+    pages: list[str] | None = None,
+    screenshots: Path | None = None,
+    search_word: str | None = "registry",
 ) -> list[Problem]:
     """Open each page of the book built in ``html``; return every problem a reader would meet."""
     pages = pages if pages is not None else pages_of(html)
@@ -154,7 +157,9 @@ def check_pages(
     return problems
 
 
-def _check_page(context: object, base: str, name: str, outside: list[str], screenshots: Path) -> list[Problem]:
+def _check_page(
+    context: object, base: str, name: str, outside: list[str], screenshots: Path
+) -> list[Problem]:
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
@@ -164,10 +169,8 @@ def _check_page(context: object, base: str, name: str, outside: list[str], scree
     found: list[str] = []
     try:
         page.goto(base + quote(name), wait_until="load", timeout=TIMEOUT_MS)
-        try:
+        with suppress(Exception):  # a diagram never drawn is reported below
             page.wait_for_function(_DIAGRAMS_SETTLED, timeout=TIMEOUT_MS)
-        except Exception:  # reported below as a diagram not drawn
-            pass
         page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
         found += page.evaluate(_PAGE_PROBLEMS)
     except Exception as error:  # a page that does not load is one problem, not the end of the run
@@ -215,14 +218,14 @@ def _check_search(context: object, base: str, word: str, screenshots: Path) -> l
 def _screenshot(page: object, name: str, screenshots: Path) -> None:
     screenshots.mkdir(parents=True, exist_ok=True)
     target = screenshots / (re.sub(r"[^A-Za-z0-9_.-]+", "_", name.removesuffix(".html")) + ".png")
-    try:
+    with suppress(Exception):  # a screenshot helps the reader of the log; it is never the failure
         page.screenshot(path=str(target), full_page=True, timeout=TIMEOUT_MS)
-    except Exception:  # a screenshot is a help for the reader of the log, never the failure itself
-        pass
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("html", nargs="?", type=Path, default=ROOT / "_build" / "html")
     parser.add_argument("--screenshots", type=Path, default=ROOT / "_build" / "browser")
     args = parser.parse_args(argv)
