@@ -18,8 +18,7 @@ from typing import Any
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 
-ROOT = Path(__file__).resolve().parents[2]
-MERMAID_JS = ROOT / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
+MERMAID = Path("node_modules") / "mermaid" / "dist" / "mermaid.min.js"
 STATIC = Path(__file__).resolve().parent / "static"
 
 
@@ -33,15 +32,23 @@ def _drop_cdn_loader(app: Sphinx) -> None:
             app.disconnect(listener.id)
 
 
+def mermaid_js(start: Path | None = None) -> Path:
+    """The checkout's mermaid.min.js: above the book's sources (or a staged copy of them under
+    _build/), else above the folder the build runs in (a copy staged elsewhere)."""
+    start = start or Path(__file__).resolve().parent
+    for folder in [start, *start.parents, Path.cwd(), *Path.cwd().parents]:
+        if (folder / MERMAID).is_file():
+            return folder / MERMAID
+    # Fail the build rather than publish pages whose diagrams are raw text.
+    raise ExtensionError(f"{MERMAID} is missing: run `npm ci` (the mermaid package of package.json)")
+
+
 def _copy_mermaid(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
-    if not MERMAID_JS.is_file():
-        # Fail the build rather than publish pages whose diagrams are raw text.
-        raise ExtensionError(f"{MERMAID_JS} is missing: run `npm ci` (the mermaid package of package.json)")
     target = Path(app.outdir) / "_static" / "mermaid"
     target.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(MERMAID_JS, target / "mermaid.min.js")
+    shutil.copyfile(mermaid_js(), target / "mermaid.min.js")
 
 
 def _is_thebe(script: object) -> bool:
