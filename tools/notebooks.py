@@ -119,11 +119,20 @@ def stage(target: Path) -> Path:
     return target / "notebooks"
 
 
-def run_book(store: Path, output: Path | None = None) -> Iterator[tuple[Path, float]]:
+def run_book(
+    store: Path, output: Path | None = None, until: str | None = None
+) -> Iterator[tuple[Path, float]]:
     """Execute every notebook in order on a fresh local ``store``: in place, or into ``output``.
 
-    Yields each notebook and the seconds it took, as it finishes.
+    With ``until`` (a notebook's name), stop after that notebook. Yields each notebook and the
+    seconds it took, as it finishes.
     """
+    order = notebooks_in_order()
+    if until is not None:
+        names = [path.stem for path in order]
+        if until not in names:
+            raise SystemExit(f"--until {until}: not a notebook of _toc.yml ({', '.join(names)})")
+        order = order[: names.index(until) + 1]
     # A fresh store, so the outputs are those of a first run; the user's own .accelerator/ is untouched.
     shutil.rmtree(store, ignore_errors=True)
     os.environ["ACCELERATOR_HOME"] = str(store.resolve())
@@ -132,7 +141,7 @@ def run_book(store: Path, output: Path | None = None) -> Iterator[tuple[Path, fl
     os.environ.setdefault("ACCELERATOR_JOB_NAME_SEED", JOB_NAME_SEED)
     if output:
         output.mkdir(parents=True, exist_ok=True)
-    for path in notebooks_in_order():
+    for path in order:
         yield path, execute(path, (output / path.name) if output else path)
 
 
@@ -148,10 +157,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--store", type=Path, default=ROOT / "_build" / "store", help="the local store to use (emptied first)"
     )
+    parser.add_argument("--until", help="stop after this notebook (its name, e.g. 08_track_and_train)")
     args = parser.parse_args(argv)
     total = 0.0
     output = stage(args.stage) if args.stage else args.output
-    for path, seconds in run_book(args.store, output):
+    for path, seconds in run_book(args.store, output, args.until):
         total += seconds
         print(f"{path.relative_to(ROOT)}: {seconds:.1f} s", flush=True)
     print(f"all notebooks: {total:.1f} s")

@@ -55,3 +55,11 @@ def test_in_a_notebook_table_cells_are_shown_in_full() -> None:
         long = "AzureML Data Scientist, Storage Blob Data Contributor, AzureML Compute Operator"
         html = pd.DataFrame({"roles": [long]}).to_html()
         assert long in html and "..." not in html
+
+
+def test_require_python_names_the_version_found() -> None:
+    from accelerator.prerequisites import require_python
+
+    require_python((3, 10))  # the test's own Python passes
+    with pytest.raises(RuntimeError, match=r"Python 3\.99 or newer is needed; this kernel runs 3\."):
+        require_python((3, 99))
