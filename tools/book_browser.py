@@ -39,7 +39,8 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-TIMEOUT_MS = 20_000
+# Generous: CI's two cores may be busy; a page that loads at all loads well within it.
+TIMEOUT_MS = 60_000
 
 # Drawn or failed, each diagram ends with an <svg> or mermaid's error diagram; an untouched
 # <pre class="mermaid"> (no script, a CDN that never answered) keeps its source text.
@@ -169,9 +170,9 @@ def _check_page(
     found: list[str] = []
     try:
         page.goto(base + quote(name), wait_until="load", timeout=TIMEOUT_MS)
+        # "load" has waited for the page's images and scripts; the diagrams are drawn after it.
         with suppress(Exception):  # a diagram never drawn is reported below
             page.wait_for_function(_DIAGRAMS_SETTLED, timeout=TIMEOUT_MS)
-        page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
         found += page.evaluate(_PAGE_PROBLEMS)
     except Exception as error:  # a page that does not load is one problem, not the end of the run
         found.append(f"did not load: {error}")
@@ -194,7 +195,13 @@ def _check_search(context: object, base: str, word: str, screenshots: Path) -> l
             "() => /Search finished/.test(document.querySelector('#search-results')?.textContent || '')",
             timeout=TIMEOUT_MS,
         )
-        page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
+        # Each result's snippet comes from fetching its page: wait until every result has one.
+        with suppress(Exception):
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('#search-results li')]"
+                ".every(li => li.querySelector('p.context'))",
+                timeout=TIMEOUT_MS,
+            )
         results = page.evaluate(
             """() => [...document.querySelectorAll('#search-results li')].map(li => ({
                 href: li.querySelector('a').getAttribute('href'),
