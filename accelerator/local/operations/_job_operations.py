@@ -24,7 +24,7 @@ from azure.ai.ml.entities._validation import PathAwareSchemaValidatableMixin
 from azure.ai.ml.exceptions import ErrorCategory, ErrorTarget, JobException
 from azure.core.polling import LROPoller
 
-from accelerator.local import _mlflow
+from accelerator.local import _mlflow, _names
 from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
 from accelerator.local._execution import _process
 from accelerator.local._execution._binding import placeholders
@@ -83,6 +83,8 @@ class JobOperations(LocalOperations):
             job.tags = tags
         if experiment_name is not None:
             job.experiment_name = experiment_name
+        if not job.name:  # None unless ACCELERATOR_JOB_NAME_SEED asks for reproducible names
+            job.name = _names.job_name(self._records.exists)
         if job.name and self._records.exists(job.name):
             raise validation_error(
                 f"(UserError) A job named '{job.name}' already exists in this workspace; names are unique.",
