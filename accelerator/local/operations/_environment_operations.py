@@ -94,6 +94,7 @@ class EnvironmentOperations(VersionedAssetOperations):
             registry._records.put(shared.name, shared.version, entity, source_asset_id=shared.asset_id)
         return registry.get(shared.name, shared.version)
 
+
 def _anonymous(environment: Environment) -> bool:
     """An inline environment the SDK named and versioned itself (or one got back from the store)."""
     return environment.name == ANONYMOUS_ENV_NAME and bool(
