@@ -48,6 +48,7 @@ from accelerator.local._exceptions import validation_error
 from accelerator.local._execution._paths import _datastore_path
 from accelerator.local._execution._records import JobRecords, child_record, now
 from accelerator.local._execution._runner import open_run
+from accelerator.local._execution._tracking import InProcessTracking
 from accelerator.local._monitoring import _alert, _data, _signals
 from accelerator.local._monitoring._metrics import MetricRow, MonitoringComputationError
 
@@ -349,7 +350,8 @@ def _record(
     outcomes: dict[str, tuple[list[MetricRow] | None, str | None]],
 ) -> Job:
     workspace_dir = records.workspace_dir
-    tracking = _mlflow.client(workspace_dir)
+    # The runner's tracking interface (main's _execution._tracking), in this process.
+    tracking = InProcessTracking(workspace_dir)
     started = now()
     trigger = trigger_time.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     properties = {"azureml.modelmonitor.name": schedule.name, "azureml.modelmonitor.trigger_time": trigger}
