@@ -12,7 +12,7 @@ from tools.notebooks import NOTEBOOKS, notebooks_in_order
 
 # What these notebooks show depends on the registry they find: on a second run the champion is the
 # model the first run promoted. They are checked for what a rerun must do instead of for equal outputs.
-STATEFUL = {"09_training_pipeline", "11_promote_to_test_and_prod"}
+STATEFUL = {"09_training_pipeline", "11_promote_to_test_and_prod", "12_monitor_and_retrain"}
 REGISTRY_MODEL = "azureml://registries/mlr-taxi/models/taxi-fare/versions/"
 
 
@@ -103,7 +103,9 @@ def test_notebooks_run_in_order_then_again(fresh_store, tmp_path):
     quiet = monitoring.split("quiet features:")[1].split("\n")[0]
     assert all(f"'{name}'" in quiet for name in ("vendor", "passengers", "pickup_hour"))
     assert "To: ml-engineer@contoso.example" in monitoring  # the alert mail
-    assert "retrainings: 1" in monitoring and "retraining: retraining: breach in" in monitoring
+    # Retraining started by each breached run, without a person, through the event route.
+    assert "breached runs: 3 retrainings: 3" in monitoring
+    assert "retraining: breach in taxi-fare-prod-monitor-20260306T000000Z" in monitoring
     assert "gate: PROMOTE" in monitoring or "gate: BLOCK" in monitoring
     assert "enabled schedules: []" in monitoring  # no scheduler left running
     # Week 11 leaves prod serving for week 12 and nothing else: the test endpoints are gone.
@@ -147,5 +149,9 @@ def test_notebooks_run_in_order_then_again(fresh_store, tmp_path):
     assert "same files as dev: True" in promoting
     assert f"green already serves {REGISTRY_MODEL}2: nothing to release" in promoting
     assert f"rolled back: green serves {REGISTRY_MODEL}1, answers 200" in promoting
+    # Week 12 again: the nights are already monitored (run names are Azure's), nothing retrains twice.
+    monitoring = text_of(again["12_monitor_and_retrain"])
+    assert "breached runs: 3 retrainings: 3" in monitoring
+    assert "enabled schedules: []" in monitoring
     stop_endpoints(fresh_store)
     assert not processes_of(fresh_store)

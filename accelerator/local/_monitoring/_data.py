@@ -14,7 +14,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 import json
 from typing import Any
 
@@ -257,7 +259,9 @@ def preprocessed(
     standalone.outputs = {PREPROCESS_OUTPUT: Output(type="mltable")}
     job = ml_client.jobs.create_or_update(standalone, experiment_name="model-monitoring-preprocessing")
     try:
-        ml_client.jobs.stream(job.name)
+        # Waited for, not shown: a monitor run prints nothing where it is triggered, as on Azure.
+        with contextlib.redirect_stdout(io.StringIO()):
+            ml_client.jobs.stream(job.name)
     except Exception as error:  # the job's own failure, reported as the signal's
         raise MonitoringComputationError(f"The pre-processing job {job.name} failed: {error}") from None
     with tempfile.TemporaryDirectory(prefix="monitor-preprocessed-") as folder:
