@@ -1,8 +1,8 @@
 """What online and batch deployments share: the registered model they serve and the code that scores it.
 
-A deployment names a registered model (never an inline one) and either a scoring script in a code
-folder, with its environment, or, for an MLflow model, nothing: Azure ML then supplies the scoring
-script (here the local backend's own, copied into the deployment's folder).
+A deployment names a registered model (an inline one is registered first, as on Azure) and either
+a scoring script in a code folder, with its environment, or, for an MLflow model, nothing: Azure ML
+then supplies the scoring script (here the local backend's own, copied into the deployment's folder).
 """
 
 from __future__ import annotations
@@ -14,16 +14,20 @@ from typing import Any
 from azure.ai.ml.constants import AssetTypes
 from azure.ai.ml.entities import Model
 
-from accelerator.local._exceptions import LocalBackendUnsupportedError, validation_error
+from accelerator.local._exceptions import validation_error
+from accelerator.local._local_endpoints._server import inference_python
 from accelerator.local.operations._operation_orchestrator import LocalOrchestrator, parse_reference
 
 
 def registered_model(client: Any, model: Any, target: Any) -> Model:
     """The registered model version a deployment names (``name:version``, ``name@latest``, a Model)."""
     if isinstance(model, Model):
-        if not (model.name and model.version):
-            raise LocalBackendUnsupportedError("inline models", "Register the model and deploy it by name.")
-        model = f"{model.name}:{model.version}"
+        if model.id:  # got from the registry
+            model = f"{model.name}:{model.version}"
+        else:
+            # An inline Model is registered first, as the SDK's orchestrator does (_get_model_arm_id);
+            # one without a name is Azure ML's anonymous model (its name the hash of its files).
+            return client.models.create_or_update(model)
     if not isinstance(model, str):
         raise validation_error("(UserError) The deployment needs a model.", target)
     name, version, label = parse_reference(model)
@@ -58,7 +62,14 @@ def scoring_code(
             raise validation_error(
                 "(UserError) A deployment with a scoring script needs an environment.", target
             )
-        return str(code), script, orchestrator.environment(deployment.environment)
+        # The scoring script runs in the inference environment: its packages are what must be there.
+        environment = orchestrator.environment(
+            deployment.environment,
+            str(inference_python()),
+            "Add them to requirements-inference.txt and rebuild the inference environment "
+            "(.venv-inference, `make setup`), then deploy again.",
+        )
+        return str(code), script, environment
     if model_type != AssetTypes.MLFLOW_MODEL:
         raise validation_error(
             "(UserError) A deployment without code_configuration must deploy an mlflow_model; "
