@@ -150,7 +150,7 @@ def test_trigger_runs_the_pipeline_as_of_its_time_with_the_macros(
     assert job.tags[_fire.SCHEDULE_TAG] == "daily-train"
     assert job.properties[_fire.TRIGGER_TIME_PROPERTY] == "2026-01-14T02:00:00Z"
     # ${{name}} in the output path is the job's name; ${{creation_context.trigger_time}} the trigger time.
-    assert job.outputs["out"].path.endswith("/paths/scheduled/daily-train-20260114T020000Z/")
+    assert job.outputs["out"].path.rstrip("/").endswith("/paths/scheduled/daily-train-20260114T020000Z")
     client.jobs.download(result.job_name, output_name="out", download_path=tmp_path / "got")
     assert (tmp_path / "got" / "named-outputs" / "out" / "when.txt").read_text() == "2026-01-14T02:00:00Z"
     # The same trigger time twice would start the same job twice: refused.
