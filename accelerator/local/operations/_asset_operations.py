@@ -61,8 +61,7 @@ class VersionedAssetOperations(LocalOperations):
         """
         if name:
             return paged(self._entity(r) for r in self._records.versions(name))
-        records = self._records
-        return paged(self._entity(records.latest(n)) for n in records.names())
+        return paged(self._entity(r) for r in self._records.latest_of_each())
 
     def _entity(self, record: dict[str, Any]) -> Any:
         entity = self._loader(io.StringIO(yaml.safe_dump(record["entity"])))

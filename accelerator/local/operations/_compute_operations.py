@@ -21,7 +21,7 @@ from azure.core.polling import LROPoller
 from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found
 from accelerator.local._paging import paged
 from accelerator.local._poller import completed
-from accelerator.local._store import plain, read_record, records, write_record
+from accelerator.local._store import file_name, plain, read_all, read_record, records, segment, write_record
 from accelerator.local._validation import check_name, to_rest
 from accelerator.local.operations._base import LocalOperations
 
@@ -41,7 +41,7 @@ class ComputeOperations(LocalOperations):
         to_rest(compute)
         path = self._path(compute.name)
         if path.is_file():
-            current = read_record(path)["entity"]
+            current = read_record(path, _REQUIRED)["entity"]
             if current.get("size", "").lower() != (compute.size or current.get("size", "")).lower():
                 raise HttpResponseError(
                     message=f"(UserError) The VM size of compute '{compute.name}' cannot be changed "
@@ -60,7 +60,7 @@ class ComputeOperations(LocalOperations):
                 f"workspace '{self._scope.workspace_name}'",
                 "Create it first: run notebooks/06_connect_and_validate.ipynb.",
             )
-        record = read_record(path)
+        record = read_record(path, _REQUIRED)
         compute = load_compute(io.StringIO(yaml.safe_dump(record["entity"])))
         compute._provisioning_state = record["provisioning_state"]
         compute._id = self._scope.arm_id("workspaces", self._scope.workspace_name or "", "computes", name)
@@ -68,7 +68,10 @@ class ComputeOperations(LocalOperations):
 
     def list(self, *, compute_type: str | None = None) -> Iterable[Compute]:
         self._scope.require_workspace()
-        found = [self.get(p.stem) for p in records(self._scope.workspace_dir() / "computes")]
+        found = [
+            self.get(r["entity"]["name"])
+            for _, r in read_all(records(self._scope.workspace_dir() / "computes"), _REQUIRED)
+        ]
         if compute_type:
             found = [c for c in found if c.type.lower() == compute_type.lower()]
         return paged(found)
@@ -81,9 +84,11 @@ class ComputeOperations(LocalOperations):
         return completed(None)
 
     def _path(self, name: str):
-        return self._scope.require_workspace() / "computes" / f"{name}.yaml"
+        folder = self._scope.require_workspace() / "computes"
+        return folder / file_name(segment(name, "compute name", ErrorTarget.COMPUTE))
 
 
+_REQUIRED = ("provisioning_state", "entity")
 _VM_SIZE = re.compile(r"^standard_[a-z0-9_]+$", re.IGNORECASE)
 
 
@@ -94,6 +99,14 @@ def _check_scale(compute: AmlCompute) -> None:
             message=f"(InvalidPropertyValue) The VM size '{compute.size}' is not a valid Azure VM size "
             "name, such as Standard_DS3_v2."
         )
+    for field in ("min_instances", "max_instances"):
+        value = getattr(compute, field)
+        # The REST body carries integers: a string such as "3" is refused as the service refuses it.
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise HttpResponseError(
+                message=f"(InvalidPropertyValue) {field} must be an integer, not {type(value).__name__} "
+                f"{value!r}."
+            )
     low, high = compute.min_instances or 0, compute.max_instances or 0
     if low < 0 or high < 1 or low > high:
         raise HttpResponseError(
