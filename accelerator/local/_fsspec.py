@@ -18,6 +18,7 @@ from fsspec import AbstractFileSystem
 
 from accelerator.local._exceptions import LocalBackendUnsupportedError
 from accelerator.local._storage import datastore_filesystem, parse_datastore_uri
+from accelerator.local._store import join
 
 _PREFIX = "azureml://"
 
@@ -56,7 +57,7 @@ class LocalAzureMLFileSystem(AbstractFileSystem):
             )
         if self.home is None:
             raise RuntimeError("Create a client with accelerator.connect() before reading azureml:// paths.")
-        workspace_dir = self.home / "workspaces" / str(uri.resource_group) / uri.workspace
+        workspace_dir = join(self.home / "workspaces", str(uri.resource_group), uri.workspace, kind="name")
         found = datastore_filesystem(workspace_dir, uri.datastore)
         if found is None:
             raise FileNotFoundError(

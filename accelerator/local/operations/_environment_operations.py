@@ -6,12 +6,14 @@ Python, so the image is not pulled; what they need must be installed here (requi
 
 from __future__ import annotations
 
+from typing import Any
+
 from azure.ai.ml import load_environment
 from azure.ai.ml import operations as sdk_operations
 from azure.ai.ml.entities import Environment
 from azure.ai.ml.exceptions import ErrorTarget
 
-from accelerator.local._exceptions import LocalBackendUnsupportedError, conflict
+from accelerator.local._exceptions import LocalBackendUnsupportedError, conflict, validation_error
 from accelerator.local._store import plain
 from accelerator.local._validation import check_name, to_rest
 from accelerator.local.operations._asset_operations import VersionedAssetOperations
@@ -38,6 +40,7 @@ class EnvironmentOperations(VersionedAssetOperations):
                 "Give the environment an image and a conda_file instead.",
             )
         check_name("asset", environment.name, self._target)
+        _check_conda(environment.conda_file)
         with self._records.lock(environment.name):
             version = self._resolve_version(environment.name, environment.version)
             environment.version = version
@@ -54,3 +57,35 @@ class EnvironmentOperations(VersionedAssetOperations):
                     )
             self._records.put(environment.name, version, entity)
         return self.get(environment.name, version)
+
+
+def _check_conda(conda: Any) -> None:
+    """A conda file is a conda environment specification: a mapping whose ``dependencies`` list
+    holds package specs and at most a ``pip`` list, as conda (and Azure ML's image build) reads it.
+    Anything else is refused before it is written, as the build would fail on Azure."""
+    if conda is None:
+        return
+    problem = None
+    if not isinstance(conda, dict):
+        problem = f"it is a {type(conda).__name__}, not a mapping with 'dependencies'"
+    else:
+        unknown = sorted(set(conda) - {"name", "channels", "dependencies", "prefix", "variables"})
+        dependencies = conda.get("dependencies", [])
+        if unknown:
+            problem = f"unknown keys {', '.join(map(str, unknown))}"
+        elif not isinstance(conda.get("channels", []), list):
+            problem = "'channels' is not a list"
+        elif not isinstance(dependencies, list):
+            problem = "'dependencies' is not a list"
+        else:
+            for entry in dependencies:
+                pip = entry.get("pip") if isinstance(entry, dict) and set(entry) == {"pip"} else None
+                if isinstance(entry, str) or (isinstance(pip, list) and all(isinstance(p, str) for p in pip)):
+                    continue
+                problem = f"dependency {entry!r} is neither a package spec nor a 'pip' list"
+                break
+    if problem:
+        raise validation_error(
+            f"(UserError) The environment's conda_file is not a conda environment specification: {problem}.",
+            ErrorTarget.ENVIRONMENT,
+        )

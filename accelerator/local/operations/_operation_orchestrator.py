@@ -23,6 +23,7 @@ from accelerator.local._execution._paths import default_output_uri
 from accelerator.local._execution._records import JobRecords
 from accelerator.local._scope import LocalScope
 from accelerator.local._storage import parse_datastore_uri
+from accelerator.local._store import relative
 from accelerator.local.operations._datastore_operations import DEFAULT_DATASTORE
 
 _ARM_ASSET = re.compile(r"^/subscriptions/.+/(?P<kind>[a-z]+)/(?P<name>[^/]+)/versions/(?P<version>[^/]+)$")
@@ -125,8 +126,9 @@ class LocalOrchestrator:
                     ErrorTarget.JOB,
                 )
             found = outputs[job_output["output"]]["uri"]
-            if job_output["path"]:
-                found = f"{found.rstrip('/')}/{job_output['path']}"
+            inner = relative(job_output["path"], "job output path", ErrorTarget.JOB)  # no '..' out of it
+            if inner:
+                found = f"{found.rstrip('/')}/{inner}"
             return {"uri": found}, found
         datastore = parse_datastore_uri(uri)
         if datastore is not None:
