@@ -10,7 +10,7 @@ the same way on both backends.
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, ClassVar
 
 import fsspec
@@ -41,8 +41,7 @@ class LocalAzureMLFileSystem(AbstractFileSystem):
     def _resolve(self, path: str) -> tuple[AbstractFileSystem, str, str, str]:
         """(filesystem, real path, real root, virtual root) of an azureml:// path."""
         stripped = self._strip_protocol(path)
-        if ".." in PurePosixPath(stripped).parts:
-            raise ValueError(f"'..' is not allowed in an azureml:// path: {path}")
+        # parse_datastore_uri refuses '..' and bad names, as every datastore path is checked.
         uri = parse_datastore_uri(_PREFIX + stripped + ("/" if stripped.endswith("/paths") else ""))
         if uri is None:
             raise LocalBackendUnsupportedError(

@@ -209,6 +209,7 @@ def records(folder: Path, pattern: str = "*.yaml") -> Iterator[Path]:
     """Record files in ``folder`` in name order, skipping temporary files of interrupted writes."""
     if not folder.is_dir():
         return iter(())
+    sweep_leftovers(folder)  # temporary files of writes a killed process never finished
     return iter(sorted(p for p in folder.glob(pattern) if not p.name.startswith(".")))
 
 

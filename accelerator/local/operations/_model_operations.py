@@ -121,6 +121,8 @@ class ModelOperations(LocalOperations):
         workspace_dir = self._scope.require_workspace()
         job_output = _JOB_OUTPUT.match(path)
         if job_output:
+            # Checked first: never '..', the model stays inside the job's output.
+            inner = relative(job_output["path"], "job output path", ErrorTarget.MODEL)
             records = JobRecords(workspace_dir)
             job = self._client.jobs.get(job_output["job"]).name
             record = records.get(job)
@@ -136,8 +138,7 @@ class ModelOperations(LocalOperations):
                     f"(UserError) Job {job} has no output '{job_output['output']}'.", ErrorTarget.MODEL
                 )
             fs, local = local_output(workspace_dir, spec)
-            inner = relative(job_output["path"], "job output path", ErrorTarget.MODEL)
-            if inner:  # never '..': the model stays inside the job's output
+            if inner:
                 local = f"{local}/{inner}"
             if not isinstance(fs, LocalFileSystem):
                 raise LocalBackendUnsupportedError("models registered from outputs in blob datastores")

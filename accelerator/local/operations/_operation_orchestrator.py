@@ -116,6 +116,7 @@ class LocalOrchestrator:
     def _path(self, uri: str, kind: str | None, base_path: Any, name: str) -> tuple[dict[str, Any], str]:
         job_output = _JOB_OUTPUT.match(uri)
         if job_output:
+            inner = relative(job_output["path"], "job output path", ErrorTarget.JOB)  # no '..' out of it
             records = JobRecords(self.workspace_dir)
             if not records.exists(job_output["job"]):
                 raise not_found("Job", job_output["job"], f"workspace '{self._scope.workspace_name}'")
@@ -126,7 +127,6 @@ class LocalOrchestrator:
                     ErrorTarget.JOB,
                 )
             found = outputs[job_output["output"]]["uri"]
-            inner = relative(job_output["path"], "job output path", ErrorTarget.JOB)  # no '..' out of it
             if inner:
                 found = f"{found.rstrip('/')}/{inner}"
             return {"uri": found}, found
