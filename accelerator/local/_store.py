@@ -19,14 +19,30 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
-from azure.ai.ml.exceptions import ErrorTarget, ValidationErrorType
+from azure.ai.ml.exceptions import ErrorCategory, ErrorTarget, ValidationErrorType, ValidationException
 from azure.core.exceptions import HttpResponseError
 from filelock import FileLock
 
-from accelerator.local._exceptions import validation_error
-
 # One path component on ext4, APFS and NTFS: 255 bytes.
 MAX_FILE_NAME = 255
+
+
+class ContainmentError(ValidationException, ValueError):
+    """The SDK's ``ValidationException`` (a user error, as the service refuses a bad name) for a
+    name or path that would leave its folder; also a ``ValueError``, as code written against the
+    earlier local backend caught it."""
+
+
+def _refuse(
+    message: str, target: ErrorTarget, kind: ValidationErrorType = ValidationErrorType.INVALID_VALUE
+) -> ContainmentError:
+    return ContainmentError(
+        message=message,
+        no_personal_data_message=message,
+        target=target,
+        error_category=ErrorCategory.USER_ERROR,
+        error_type=kind,
+    )
 
 
 # -- containment: every caller-chosen name and path is checked here before it touches the disk ----
@@ -41,21 +57,19 @@ def segment(value: Any, kind: str = "name", target: ErrorTarget = ErrorTarget.GE
     so a group added later is contained too.
     """
     if value is None or value == "":
-        raise validation_error(
-            f"(UserError) A {kind} is required.", target, ValidationErrorType.MISSING_FIELD
-        )
+        raise _refuse(f"(UserError) A {kind} is required.", target, ValidationErrorType.MISSING_FIELD)
     if not isinstance(value, str):
-        raise validation_error(
+        raise _refuse(
             f"(UserError) The {kind} must be a string, not {type(value).__name__} {value!r}.", target
         )
     if "/" in value or "\\" in value or "\x00" in value or value.startswith(".") or value != value.strip():
-        raise validation_error(
+        raise _refuse(
             f"(UserError) Invalid {kind} '{value}': it must start with a letter or digit and may not "
             "contain '/', '\\', a NUL character or surrounding spaces.",
             target,
         )
     if len(value.encode("utf-8")) > MAX_FILE_NAME:
-        raise validation_error(
+        raise _refuse(
             f"(UserError) Invalid {kind} '{value[:40]}...': it is longer than {MAX_FILE_NAME} characters.",
             target,
         )
@@ -74,9 +88,7 @@ def inside(root: Path | str, path: Path | str, target: ErrorTarget = ErrorTarget
     resolved_root = Path(root).resolve()
     resolved = Path(path).resolve()
     if resolved != resolved_root and not resolved.is_relative_to(resolved_root):
-        raise validation_error(
-            f"(UserError) The path '{path}' leaves its folder in the store; it is refused.", target
-        )
+        raise _refuse(f"(UserError) The path '{path}' leaves its folder in the store; it is refused.", target)
     return Path(path)
 
 
@@ -88,20 +100,18 @@ def relative(path: Any, what: str = "path", target: ErrorTarget = ErrorTarget.GE
     """
     text = "" if path is None else str(path)
     if "\x00" in text:
-        raise validation_error(f"(UserError) The {what} '{text!r}' contains a NUL character.", target)
+        raise _refuse(f"(UserError) The {what} '{text!r}' contains a NUL character.", target)
     parts = [p for p in PurePosixPath("/" + text).parts[1:] if p not in ("", ".")]
     # A backslash is no separator here, but it is one to a reader on Windows: refuse '..\\' too.
     if any(".." in p.split("\\") for p in parts):
-        raise validation_error(
+        raise _refuse(
             f"(UserError) Invalid {what} '{text}': '..' is not allowed; a path must stay inside its "
             "datastore or folder.",
             target,
         )
     for part in parts:
         if len(part.encode("utf-8")) > MAX_FILE_NAME:
-            raise validation_error(
-                f"(UserError) The {what} '{text[:60]}...' has a part over 255 bytes.", target
-            )
+            raise _refuse(f"(UserError) The {what} '{text[:60]}...' has a part over 255 bytes.", target)
     return "/".join(parts)
 
 

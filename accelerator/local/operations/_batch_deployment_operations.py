@@ -221,6 +221,11 @@ class BatchDeploymentOperations(LocalOperations):
         self._client.batch_endpoints._write(endpoint)
 
 
+def _first_set(*values: Any) -> Any:
+    """The first value given, 0 included (``or`` would take an instance_count of 0 for unset)."""
+    return next((v for v in values if v is not None), None)
+
+
 def _settings(deployment: BatchDeployment) -> dict[str, Any]:
     """The deployment's settings, Azure ML's defaults for those unset, each checked."""
     retry = deployment.retry_settings
@@ -228,8 +233,12 @@ def _settings(deployment: BatchDeployment) -> dict[str, Any]:
     given = {
         "mini_batch_size": deployment.mini_batch_size,
         "max_concurrency_per_instance": deployment.max_concurrency_per_instance,
-        "instance_count": getattr(resources, "instance_count", None)
-        or getattr(deployment, "instance_count", None),
+        "instance_count": _first_set(
+            getattr(resources, "instance_count", None),
+            getattr(deployment, "instance_count", None),
+            # The SDK drops an instance_count of 0 from resources; the setting keeps it.
+            getattr(getattr(deployment, "_settings", None), "instance_count", None),
+        ),
         "error_threshold": deployment.error_threshold,
         "max_retries": getattr(retry, "max_retries", None),
         "timeout": getattr(retry, "timeout", None),

@@ -18,7 +18,7 @@ from azure.ai.ml.exceptions import ErrorTarget
 from azure.core.exceptions import HttpResponseError
 from azure.core.polling import LROPoller
 
-from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found
+from accelerator.local._exceptions import LocalBackendUnsupportedError, bad_request, not_found
 from accelerator.local._paging import paged
 from accelerator.local._poller import completed
 from accelerator.local._store import file_name, plain, read_all, read_record, records, segment, write_record
@@ -95,21 +95,20 @@ _VM_SIZE = re.compile(r"^standard_[a-z0-9_]+$", re.IGNORECASE)
 def _check_scale(compute: AmlCompute) -> None:
     """The checks the service makes on a cluster's size and scale settings."""
     if not compute.size or not _VM_SIZE.match(compute.size):
-        raise HttpResponseError(
-            message=f"(InvalidPropertyValue) The VM size '{compute.size}' is not a valid Azure VM size "
+        raise bad_request(
+            f"(InvalidPropertyValue) The VM size '{compute.size}' is not a valid Azure VM size "
             "name, such as Standard_DS3_v2."
         )
     for field in ("min_instances", "max_instances"):
         value = getattr(compute, field)
         # The REST body carries integers: a string such as "3" is refused as the service refuses it.
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise HttpResponseError(
-                message=f"(InvalidPropertyValue) {field} must be an integer, not {type(value).__name__} "
-                f"{value!r}."
+            raise bad_request(
+                f"(InvalidPropertyValue) {field} must be an integer, not {type(value).__name__} {value!r}."
             )
     low, high = compute.min_instances or 0, compute.max_instances or 0
     if low < 0 or high < 1 or low > high:
-        raise HttpResponseError(
-            message=f"(BadArgument) Invalid scale settings: min_instances ({low}) must be at least 0 "
+        raise bad_request(
+            f"(BadArgument) Invalid scale settings: min_instances ({low}) must be at least 0 "
             f"and at most max_instances ({high}), and max_instances at least 1."
         )
