@@ -158,8 +158,11 @@ def write_text_atomic(path: Path, text: str) -> None:
 _HEADER = "# accelerator-record sha256={digest} length={length}\n"
 
 
-class DamagedRecordError(HttpResponseError):
-    """A store record that cannot be trusted; the message names the file and where it was moved."""
+class DamagedRecordError(HttpResponseError, ValueError):
+    """A store record that cannot be trusted; the message names the file and where it was moved.
+
+    A server-side error (500), as the service would answer; also a ``ValueError``, as the earlier
+    local backend raised for a damaged record."""
 
     def __init__(self, path: Path, reason: str, moved_to: Path | None) -> None:
         where = f" It was moved aside to {moved_to.name} in the same folder." if moved_to else ""
