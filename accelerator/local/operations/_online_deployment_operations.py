@@ -68,7 +68,11 @@ class OnlineDeploymentOperations(LocalOperations):
             check_count(deployment.instance_count, "instance_count", 1, 100)
         folder = self._endpoint_dir(deployment.endpoint_name)
         with _deployments.lock(folder, deployment.name):
-            return self._put(deployment, folder)
+            done = self._put(deployment, folder)
+        # After the deployment's lock is released: locks are always taken endpoint first, then
+        # deployment (as begin_delete does), so two calls never wait on each other for ever.
+        self._client.online_endpoints._update(deployment.endpoint_name, _listing(deployment.name))
+        return done
 
     def _put(self, deployment: ManagedOnlineDeployment, folder: Path) -> LROPoller[OnlineDeployment]:
         """Create or update under the deployment's lock: the new definition's server is started
@@ -161,15 +165,6 @@ class OnlineDeploymentOperations(LocalOperations):
             old.stop()
         if previous and previous.get("model_dir") != record["model_dir"]:
             _remove_model_copy(folder, deployment.name, Path(previous["model_dir"]))
-        endpoints = self._client.online_endpoints
-        endpoints._update(
-            deployment.endpoint_name,
-            lambda endpoint: (
-                None
-                if deployment.name in endpoint["deployments"]
-                else endpoint["deployments"].append(deployment.name)
-            ),
-        )
         return completed(self.get(deployment.name, deployment.endpoint_name))
 
     def _model(self, model: Any, folder: Path, deployment: str) -> tuple[str, str, Path, str]:
@@ -238,6 +233,16 @@ class OnlineDeploymentOperations(LocalOperations):
             k: v for k, v in (endpoint.get("mirror_traffic") or {}).items() if k != name
         }
         self._client.online_endpoints._write(endpoint)
+
+
+def _listing(name: str) -> Any:
+    """A change that adds deployment ``name`` to an endpoint record's list, once."""
+
+    def change(endpoint: dict[str, Any]) -> None:
+        if name not in endpoint["deployments"]:
+            endpoint["deployments"].append(name)
+
+    return change
 
 
 def _remove_model_copy(folder: Path, deployment: str, model_dir: Path) -> None:
