@@ -32,6 +32,7 @@ from accelerator.local._execution._binding import placeholders
 from accelerator.local._execution._paths import local_output
 from accelerator.local._execution._records import IN_PROGRESS, LOG_NAME, TERMINAL, JobRecords, now
 from accelerator.local._execution._runner import open_run
+from accelerator.local._execution._tracking import InProcessTracking
 from accelerator.local._paging import paged
 from accelerator.local._poller import completed
 from accelerator.local._scope import LocalScope
@@ -100,7 +101,7 @@ class JobOperations(LocalOperations):
             record = self._command_record(job)
         # The job's MLflow run exists from submission, as on Azure: mlflow.get_run(job.name) works at once.
         workspace_dir = self._scope.require_workspace()
-        experiment, run_id = open_run(_mlflow.client(workspace_dir), workspace_dir, record)
+        experiment, run_id = open_run(InProcessTracking(workspace_dir), workspace_dir, record)
         record.update(mlflow_run_id=run_id, mlflow_experiment_id=experiment)
         self._records.create(record)
         submitted = self._entity(record)  # as submitted: Queued, whatever the runner does next

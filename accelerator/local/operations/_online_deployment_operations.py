@@ -145,6 +145,8 @@ class OnlineDeploymentOperations(LocalOperations):
             data_collector=collection,
             description=deployment.description,
             tags=dict(deployment.tags or {}),
+            # The gateway's scoring timeout (408 beyond it); None: the service's 5000 ms.
+            request_timeout_ms=getattr(deployment.request_settings, "request_timeout_ms", None),
         )
         try:
             server = _deployments.start(folder, deployment.name, record)
