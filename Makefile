@@ -15,7 +15,7 @@ INFRA_ENVIRONMENTS ?= dev test prod
 export MLFLOW_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup book notebooks html test lint refresh benchmark clean checkov infra-check infra-fmt infra-scan infra-validate
+.PHONY: setup book notebooks html chromium test lint refresh benchmark clean checkov infra-check infra-fmt infra-scan infra-validate
 
 ## setup: the virtual environments, when missing or older than their requirements
 setup: $(STAMP) $(INFERENCE_STAMP)
@@ -41,23 +41,31 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 ## checkov: the scanner's virtual environment, when missing or older than requirements-checkov.txt
 checkov: $(CHECKOV_STAMP)
 
-## node_modules: Azurite (the Azure Storage emulator), which only the tests use
+## node_modules: Azurite (the Azure Storage emulator) for the tests, and mermaid for the book's diagrams
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
-## book: execute every notebook in order on the local backend, then build the HTML book
-book: notebooks html
+## book: execute every notebook in order on the local backend into a copy of the book's sources
+## (_build/source), then build the HTML book from it: the checkout is left as it was
+book: setup $(NODE_STAMP)
+	$(BIN)/python tools/notebooks.py --stage _build/source
+	$(BIN)/jupyter-book build _build/source --path-output . --warningiserror --nitpick --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
 notebooks: setup
 	$(BIN)/python tools/notebooks.py
 
-html: setup
+## html: build the HTML book from the committed notebooks, without executing them
+html: setup $(NODE_STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
+## chromium: Debian's browser, for the book's browser test (tests/test_book_browser.py)
+chromium:
+	command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+
 ## test: lint, unit and notebook tests, nbval against the committed outputs, the book build
-test: setup $(NODE_STAMP) $(CHECKOV_STAMP) lint
+test: setup $(NODE_STAMP) $(CHECKOV_STAMP) chromium lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests
 	$(BIN)/python -m pytest -p no:xdist --nbval --nbval-current-env \
 		--sanitize-with tests/nbval_sanitize.cfg notebooks
@@ -89,7 +97,7 @@ infra-validate:
 	terraform -chdir=infra providers lock -platform=linux_amd64 -platform=darwin_amd64 \
 		-platform=darwin_arm64 -platform=windows_amd64
 
-## refresh: re-execute the notebooks in place (what `make book` does first), for committing
+## refresh: re-execute the notebooks in place, for committing their outputs (two in a row change nothing)
 refresh: notebooks
 
 ## benchmark: time each notebook, the data generator, the job runner, the training pipeline, an endpoint

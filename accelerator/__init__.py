@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from accelerator import _display
+
 _EXPORTS = {
     "AzureLoginError": "accelerator._connect",
     "connect": "accelerator._connect",
@@ -22,6 +24,9 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
+
+# The SDK's "experimental class" notices dropped; full table cells in a notebook (see _display).
+_display.configure()
 
 
 def __getattr__(name: str) -> Any:

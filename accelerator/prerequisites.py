@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -41,3 +42,14 @@ def attempt(action: Callable[[], Any]) -> tuple[bool, str]:
     except Exception as error:  # a failed check is reported, not raised
         return False, f"{type(error).__name__}: {first_line(error)}"
     return True, str(detail) if detail is not None else "ok"
+
+
+def require_python(minimum: tuple[int, int]) -> None:
+    """Stop with the version found when the kernel's Python is older than ``minimum``.
+
+    A notebook can be opened in a kernel of any version; the check lives here, where the
+    comparison is plain code, rather than in week 0 with a linter exception beside it.
+    """
+    if sys.version_info[:2] < minimum:
+        wanted = ".".join(str(part) for part in minimum)
+        raise RuntimeError(f"Python {wanted} or newer is needed; this kernel runs {sys.version.split()[0]}.")

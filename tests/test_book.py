@@ -35,3 +35,41 @@ def test_book_builds_without_warnings(tmp_path):
     assert 'href="02_maturity_and_delivery.html"' in kickoff  # checklist links resolve to pages
     landing = (html / "notebooks" / "07_land_and_version_data.html").read_text()
     assert "<img" in landing  # the chart
+
+
+def test_the_book_builds_from_a_staged_copy_and_leaves_the_checkout_as_it_was(tmp_path):
+    """`make book` executes into a copy of the sources (tools/notebooks.py --stage) and builds that."""
+    from tools.notebooks import stage
+
+    before = _status()
+    notebooks = stage(tmp_path / "source")
+    assert sorted(p.name for p in (tmp_path / "source").iterdir()) == [
+        "_config.yml",
+        "_toc.yml",
+        "book",
+        "notebooks",
+    ]
+    assert (notebooks / "00_start_here.ipynb").read_bytes() == (
+        ROOT / "notebooks" / "00_start_here.ipynb"
+    ).read_bytes()
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(tmp_path / "source"), "--path-output", str(tmp_path), "-W", "-n"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert (tmp_path / "_build" / "html" / "_static" / "mermaid" / "mermaid.min.js").is_file()
+    assert _status() == before
+
+
+def _status() -> str:
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout

@@ -2,9 +2,12 @@
 
     python tools/notebooks.py                 # execute in place (committed outputs), fresh store
     python tools/notebooks.py --output DIR    # execute into DIR, leave the notebooks untouched
+    python tools/notebooks.py --stage DIR     # DIR becomes a copy of the book's sources with the
+                                              # notebooks executed there: `make book` builds it
 
-The order is the order of ``_toc.yml``. Papermill's timing metadata is removed afterwards, so a
-re-run with the same parameters changes nothing that git would see.
+The order is the order of ``_toc.yml``. Papermill's timing metadata is removed afterwards, and job
+names are drawn from a seeded generator (``ACCELERATOR_JOB_NAME_SEED``), so a re-run with the same
+parameters on a fresh store changes nothing that git would see.
 """
 
 from __future__ import annotations
@@ -93,19 +96,53 @@ def execute(path: Path, output: Path, parameters: dict | None = None) -> float:
     return time.perf_counter() - started
 
 
-def run_book(store: Path, output: Path | None = None) -> Iterator[tuple[Path, float]]:
+# What the book is built from (with _toc.yml's pages): the rest of the checkout stays out of a stage.
+BOOK_SOURCES = ["_config.yml", "_toc.yml", "book", "notebooks"]
+JOB_NAME_SEED = "book"
+
+
+def stage(target: Path) -> Path:
+    """Copy the book's sources into ``target`` (emptied first); return its notebooks folder.
+
+    ``make book`` executes the notebooks into this copy and builds the HTML from it, so reading the
+    book leaves the checkout as it was (``git status`` clean).
+    """
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    ignore = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc")
+    for name in BOOK_SOURCES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=ignore)
+        else:
+            shutil.copy2(source, target / name)
+    return target / "notebooks"
+
+
+def run_book(
+    store: Path, output: Path | None = None, until: str | None = None
+) -> Iterator[tuple[Path, float]]:
     """Execute every notebook in order on a fresh local ``store``: in place, or into ``output``.
 
-    Yields each notebook and the seconds it took, as it finishes.
+    With ``until`` (a notebook's name), stop after that notebook. Yields each notebook and the
+    seconds it took, as it finishes.
     """
+    order = notebooks_in_order()
+    if until is not None:
+        names = [path.stem for path in order]
+        if until not in names:
+            raise SystemExit(f"--until {until}: not a notebook of _toc.yml ({', '.join(names)})")
+        order = order[: names.index(until) + 1]
     # A fresh store, so the outputs are those of a first run; the user's own .accelerator/ is untouched.
     shutil.rmtree(store, ignore_errors=True)
     os.environ["ACCELERATOR_HOME"] = str(store.resolve())
     os.environ["ACCELERATOR_BACKEND"] = "local"
+    # The same job names on every run of the book: its outputs are committed (accelerator/local/_names.py).
+    os.environ.setdefault("ACCELERATOR_JOB_NAME_SEED", JOB_NAME_SEED)
     if output:
         output.mkdir(parents=True, exist_ok=True)
     try:
-        for path in notebooks_in_order():
+        for path in order:
             yield path, execute(path, (output / path.name) if output else path)
     finally:
         # Week 11 leaves prod's endpoint serving for week 12: no process outlives the run; the
@@ -119,13 +156,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--output", type=Path, help="write executed copies here instead of in place")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--output", type=Path, help="write executed copies here instead of in place")
+    where.add_argument(
+        "--stage", type=Path, help="copy the book's sources here and execute the notebooks in the copy"
+    )
     parser.add_argument(
         "--store", type=Path, default=ROOT / "_build" / "store", help="the local store to use (emptied first)"
     )
+    parser.add_argument("--until", help="stop after this notebook (its name, e.g. 08_track_and_train)")
     args = parser.parse_args(argv)
     total = 0.0
-    for path, seconds in run_book(args.store, args.output):
+    output = stage(args.stage) if args.stage else args.output
+    for path, seconds in run_book(args.store, output, args.until):
         total += seconds
         print(f"{path.relative_to(ROOT)}: {seconds:.1f} s", flush=True)
     print(f"all notebooks: {total:.1f} s")

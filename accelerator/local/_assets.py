@@ -13,6 +13,7 @@ from typing import Any
 from filelock import FileLock
 
 from accelerator.local._store import read_record, records, write_record
+from accelerator.local._system_data import identity
 
 
 class VersionedRecords:
@@ -59,6 +60,7 @@ class VersionedRecords:
             "name": name,
             "version": version,
             "created": created,
+            "created_by": previous.get("created_by") if previous else identity(),
             **extra,
             "entity": entity,
         }

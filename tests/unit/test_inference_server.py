@@ -114,3 +114,19 @@ def test_a_missing_inference_environment_says_how_to_make_it(
     monkeypatch.setenv(INFERENCE_PYTHON_VARIABLE, str(tmp_path / "no-such-python"))
     with pytest.raises(InferenceServerError, match="make setup"):
         InferenceServer.start(SCORE, "score.py", model[0], tmp_path / "server.log")
+
+
+def test_the_inference_python_is_a_setting_with_the_repository_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from accelerator.local._local_endpoints._server import inference_python
+
+    monkeypatch.delenv(INFERENCE_PYTHON_VARIABLE, raising=False)
+    assert inference_python() == REPO / ".venv-inference" / "bin" / "python"
+    chosen = tmp_path / "python"
+    chosen.write_text("")
+    monkeypatch.setenv(INFERENCE_PYTHON_VARIABLE, str(chosen))
+    assert inference_python() == chosen
+    monkeypatch.setenv(INFERENCE_PYTHON_VARIABLE, str(tmp_path / "missing"))
+    with pytest.raises(InferenceServerError, match=INFERENCE_PYTHON_VARIABLE):
+        inference_python()

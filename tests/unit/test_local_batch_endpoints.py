@@ -134,7 +134,8 @@ FAIL_ON = """
 
 def test_endpoint_and_deployment_lifecycle(client: LocalMLClient, tmp_path: Path) -> None:
     endpoint = client.batch_endpoints.get(ENDPOINT)
-    assert endpoint.defaults is None and endpoint.provisioning_state == "Succeeded"
+    # Issue 13, gap 7: as the service answers, a defaults object whose deployment is not set yet.
+    assert endpoint.defaults.deployment_name is None and endpoint.provisioning_state == "Succeeded"
     assert [e.name for e in client.batch_endpoints.list()] == [ENDPOINT]
     _deploy(client, "mlflow")
     # Unset settings come back with Azure ML's defaults.

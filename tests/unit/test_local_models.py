@@ -115,9 +115,11 @@ def test_versions_labels_and_tags(jobs_client: LocalMLClient, tmp_path: Path) ->
     assert list(_downloaded(jobs_client, "fare", "2", tmp_path / "again").values()) == [b"version 2"]
     (folders[1] / "weights.txt").write_text("version 2")
 
-    # An explicit version: the next one, or an existing one with the same files (tags change).
-    with pytest.raises(ValidationException, match="next version is 4"):
-        jobs_client.models.create_or_update(Model(name="fare", version="7", path=str(folders[0])))
+    # An explicit version: any new one the caller chooses (issue 13, gap 12: Azure ML accepts it), or
+    # an existing one with the same files (tags change).
+    chosen = jobs_client.models.create_or_update(Model(name="fare", version="7", path=str(folders[0])))
+    assert chosen.version == "7"
+    assert list(_downloaded(jobs_client, "fare", "7", tmp_path / "chosen").values()) == [b"version 1"]
     updated = jobs_client.models.create_or_update(
         Model(name="fare", version="2", path=str(folders[1]), tags={"n": "2", "stage": "candidate"})
     )
@@ -127,6 +129,12 @@ def test_versions_labels_and_tags(jobs_client: LocalMLClient, tmp_path: Path) ->
         jobs_client.models.create_or_update(Model(name="fare", version="2", path=str(folders[0])))
     explicit = jobs_client.models.create_or_update(Model(name="fare", version="4", path=str(folders[0])))
     assert explicit.version == "4"
+    # Azure ML's next version is one more than the largest integer version, not MLflow's count.
+    assert jobs_client.models.create_or_update(Model(name="fare", path=str(folders[2]))).version == "8"
+    assert [m.version for m in jobs_client.models.list("fare")] == ["1", "2", "3", "7", "4", "8"]
+    assert jobs_client.models.get("fare", label="latest").version == "8"
+    with pytest.raises(ValidationException, match="Invalid version"):
+        jobs_client.models.create_or_update(Model(name="fare", version="../1", path=str(folders[0])))
 
     with pytest.raises(ValidationException, match="both version and label"):
         jobs_client.models.get("fare", version="1", label="latest")

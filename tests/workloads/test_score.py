@@ -93,3 +93,30 @@ def test_model_folder_finds_the_mlmodel_file(score, tmp_path: Path) -> None:
     assert score.model_folder(tmp_path) == tmp_path / "taxi-fare" / "3" / "model"
     with pytest.raises(FileNotFoundError):
         score.model_folder(tmp_path / "empty")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('{"input_data": {"columns": ["distance", "passengers"], "data": [[NaN, 1]]}}', "NaN"),
+        ('{"input_data": [{"distance": Infinity, "passengers": 1}]}', "Infinity"),
+        ('{"input_data": [{"distance": -Infinity, "passengers": 1}]}', "-Infinity"),
+        (
+            '{"input_data": [{"distance": 1e400, "passengers": 1}]}',
+            "'distance' of row 0 is not a finite number: inf",
+        ),
+        ('{"input_data": [{"distance": 1' + "0" * 400 + ', "passengers": 1}]}', "not a finite number"),
+        ('{"input_data": [{"distance": "inf", "passengers": 1}]}', "not a number: 'inf'"),
+        ('{"input_data": [{"distance": "nan", "passengers": 1}]}', "not a number: 'nan'"),
+        ('{"input_data": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
+        ('{"input_data": [{"distance": [[1]], "passengers": 1}]}', "not a number: [[1]]"),
+        ('{"input_data": {"columns": "distance", "data": [[1]]}}', "list of names"),
+    ],
+)
+def test_values_that_are_not_finite_numbers_are_400s(score, monkeypatch, body, message) -> None:
+    """NaN, Infinity, 1e400 and deep nesting were 500s: each is the caller's error, named."""
+    monkeypatch.setattr(score, "features", COLUMNS)
+    monkeypatch.setattr(score, "model", None)  # never reached: predict would fail with a 500
+    answer = score.run(body)
+    assert answer.status == 400
+    assert message in answer.body["error"]

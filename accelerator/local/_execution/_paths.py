@@ -6,15 +6,26 @@ a blob datastore's (Azurite) are downloaded before the job and its outputs uploa
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from fsspec.implementations.local import LocalFileSystem
 
-from accelerator.local._execution._records import JobRecords
+from accelerator.local._execution._records import PRIMITIVE_TYPES, JobRecords
 from accelerator.local._storage import datastore_filesystem, parse_datastore_uri
 
 FILE_TYPES = ("uri_file",)
+
+# The server expressions an output path may hold (learn.microsoft.com/azure/machine-learning/
+# concept-expressions): ${{name}} is the job's name (a step's own name in a pipeline),
+# ${{output_name}} the output's, ${{default_datastore}} the pipeline's or workspace's default.
+_EXPRESSION = re.compile(r"\$\{\{\s*(name|output_name|default_datastore)\s*\}\}")
+
+
+def expand_output_path(uri: str, values: dict[str, str]) -> str:
+    """``uri`` with the expressions that ``values`` gives replaced; any other is left for later."""
+    return _EXPRESSION.sub(lambda m: values.get(m[1], m[0]), uri)
 
 
 def _datastore_path(workspace_dir: Path, uri: str) -> tuple[Any, str]:
@@ -55,6 +66,10 @@ def materialise_input(
 
 def output_target(workspace_dir: Path, spec: dict[str, Any], job_folder: Path, name: str) -> str:
     """The local path an output is written to: in place in a folder datastore, else a staging folder."""
+    if spec["type"] in PRIMITIVE_TYPES:
+        local_file = job_folder / "outputs" / name
+        local_file.parent.mkdir(parents=True, exist_ok=True)
+        return str(local_file)
     fs, path = _datastore_path(workspace_dir, spec["uri"])
     if not isinstance(fs, LocalFileSystem):
         path = str(job_folder / "outputs" / name)
@@ -68,11 +83,24 @@ def output_target(workspace_dir: Path, spec: dict[str, Any], job_folder: Path, n
 
 def publish_output(workspace_dir: Path, spec: dict[str, Any], local: str) -> None:
     """Upload a staged output to its blob datastore; a folder datastore's output is already there."""
+    if spec["type"] in PRIMITIVE_TYPES:
+        return
     fs, path = _datastore_path(workspace_dir, spec["uri"])
     if isinstance(fs, LocalFileSystem):
         return
     if Path(local).exists():
         fs.put(local, path, recursive=Path(local).is_dir())
+
+
+def primitive_value(local: str, name: str) -> str:
+    """The value a step wrote for primitive output ``name``, as text (mldesigner writes ``str(value)``
+    to the path it is given, or to ``<path>/output`` when the path is a folder)."""
+    path = Path(local)
+    if path.is_dir():
+        path = path / "output"
+    if not path.is_file():
+        raise ValueError(f"the job did not write a value for its output '{name}' (to {local}).")
+    return path.read_text(encoding="utf-8").removesuffix("\n")
 
 
 def local_output(workspace_dir: Path, spec: dict[str, Any]) -> tuple[Any, str]:
@@ -92,6 +120,13 @@ def default_output_uri(prefix: str, job: str, output: str) -> str:
 def child_outputs(prefix: str, job: str, specs: dict[str, Any]) -> dict[str, Any]:
     """A step's or trial's outputs: where the spec says, else at the default location for ``job``."""
     return {
-        name: {"type": spec["type"], "uri": spec.get("uri") or default_output_uri(prefix, job, name)}
+        name: {"type": spec["type"], "uri": None}
+        if spec["type"] in PRIMITIVE_TYPES
+        else {
+            "type": spec["type"],
+            "uri": expand_output_path(spec["uri"], {"name": job, "output_name": name})
+            if spec.get("uri")
+            else default_output_uri(prefix, job, name),
+        }
         for name, spec in specs.items()
     }

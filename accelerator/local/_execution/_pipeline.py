@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from accelerator.local._execution._paths import child_outputs
+from accelerator.local._execution._paths import PRIMITIVE_TYPES, child_outputs
 from accelerator.local._execution._records import child_record
 from accelerator.local._store import read_record, write_record
 
@@ -39,14 +39,7 @@ def run(runner: Runner, name: str) -> str:
             records.append_log(name, f"[{step}] not started: step {upstream[0]} did not complete.")
             continue
         child = f"{name}_{step}"  # unique, as the pipeline's name is
-        inputs = {
-            key: (
-                {"job_output": [children[spec["node_output"][0]], spec["node_output"][1]]}
-                if spec and "node_output" in spec
-                else spec
-            )
-            for key, spec in node["inputs"].items()
-        }
+        inputs = {key: _bound(records, children, spec) for key, spec in node["inputs"].items()}
         outputs = child_outputs(record["output_prefix"], child, node["outputs"])
         key = _reuse_key(records, node, inputs)
         records.create(
@@ -98,12 +91,29 @@ def run(runner: Runner, name: str) -> str:
         )
         return "Failed"
     outputs = dict(record.get("outputs") or {})
-    for spec in outputs.values():
+    rest = record["rest"]
+    rest_outputs = rest["properties"].get("outputs") or {}
+    for output_name, spec in outputs.items():
         step, output = spec["from"]
         spec["uri"] = records.get(children[step])["outputs"][output]["uri"]
-    records.update(name, outputs=outputs)
+        # The pipeline's own output answers where its step wrote (a path set on it, expanded).
+        if isinstance(rest_outputs.get(output_name), dict):
+            rest_outputs[output_name]["uri"] = spec["uri"]
+    records.update(name, outputs=outputs, rest=rest)
     runner.finish(name, "Completed")
     return "Completed"
+
+
+def _bound(records: Any, children: dict[str, str], spec: Any) -> Any:
+    """A step's input as the runner takes it: an upstream step's output files, or its value when the
+    output is primitive (a function component's ``-> str``), passed on as a literal."""
+    if not spec or "node_output" not in spec:
+        return spec
+    producer, output = children[spec["node_output"][0]], spec["node_output"][1]
+    produced = (records.get(producer).get("outputs") or {}).get(output) or {}
+    if produced.get("type") in PRIMITIVE_TYPES:
+        return {"value": produced.get("value")}
+    return {"job_output": [producer, output]}
 
 
 def _origin(records: Any, job: str) -> str:

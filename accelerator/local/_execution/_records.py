@@ -18,6 +18,9 @@ from accelerator.local._store import read_record, write_record
 IN_PROGRESS = ("NotStarted", "Queued", "Preparing", "Starting", "Running", "Finalizing", "CancelRequested")
 TERMINAL = ("Completed", "Failed", "Canceled")
 LOG_NAME = "user_logs/std_log.txt"
+# Outputs that are a value, not files (a function component's ``-> str``, a control output): the
+# step writes the value to a file the runner gives it, and the next step gets the value itself.
+PRIMITIVE_TYPES = ("string", "integer", "number", "boolean")
 
 
 def now() -> str:
@@ -113,7 +116,12 @@ def child_record(
         for key, spec in inputs.items()
         if spec is not None and not ("value" in spec and spec["value"] is None)
     }
-    rest_outputs = {key: {"jobOutputType": spec["type"], "uri": spec["uri"]} for key, spec in outputs.items()}
+    # A primitive output is a value, not a job output the service lists (the SDK cannot parse one).
+    rest_outputs = {
+        key: {"jobOutputType": spec["type"], "uri": spec["uri"]}
+        for key, spec in outputs.items()
+        if spec["type"] not in PRIMITIVE_TYPES
+    }
     rest = {
         "name": name,
         "properties": {

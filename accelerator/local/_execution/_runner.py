@@ -23,8 +23,17 @@ from typing import Any
 from accelerator.local import _mlflow
 from accelerator.local._execution import _pipeline, _sweep
 from accelerator.local._execution._binding import render
-from accelerator.local._execution._paths import materialise_input, output_target, publish_output
+from accelerator.local._execution._paths import (
+    PRIMITIVE_TYPES,
+    materialise_input,
+    output_target,
+    primitive_value,
+    publish_output,
+)
 from accelerator.local._execution._records import JobRecords, now
+from accelerator.local._execution._tracking import InProcessTracking, RemoteTracking
+from accelerator.local._execution._warm import WarmServer
+from accelerator.local._execution._warm import enabled as warm_enabled
 
 _cancelled = False
 
@@ -44,12 +53,29 @@ class Runner:
     def __init__(self, workspace_dir: Path) -> None:
         self.workspace_dir = workspace_dir
         self.records = JobRecords(workspace_dir)
-        self._tracking: Any = None
+        self._tracking: InProcessTracking | RemoteTracking | None = None
+        self.warm: WarmServer | None = None
+
+    def start_warm_server(self, name: str) -> None:
+        """Start the job's warm server (see _warm.py) unless turned off."""
+        if warm_enabled():
+            self.warm = WarmServer(self.records.folder(name))
+            self.warm.start()
+
+    def stop_warm_server(self) -> None:
+        if self._tracking is not None:
+            self._tracking.close()
+            self._tracking = None
+        if self.warm is not None:
+            self.warm.stop()
+            self.warm = None
 
     @property
-    def tracking(self) -> Any:
+    def tracking(self) -> InProcessTracking | RemoteTracking:
+        """MLflow for the runner: in the warm server's tracking process, else in this process."""
         if self._tracking is None:
-            self._tracking = _mlflow.client(self.workspace_dir)
+            remote = self.warm.tracking(self.workspace_dir) if self.warm is not None else None
+            self._tracking = remote or InProcessTracking(self.workspace_dir)
         return self._tracking
 
     def run(self, name: str) -> str:
@@ -81,12 +107,19 @@ class Runner:
         )
 
     def finish(self, name: str, status: str, error: str | None = None) -> None:
-        record = self.records.update(name, status=status, ended=now(), error=error)
-        if record.get("mlflow_run_id"):
-            mlflow_status = {"Completed": "FINISHED", "Canceled": "KILLED"}.get(status, "FAILED")
-            _mlflow.end_run(self.tracking, record["mlflow_run_id"], mlflow_status)
+        # The log's last words and the MLflow run first, the status last: whoever sees the job
+        # ended (stream, get) also sees its error in the log and its run closed.
         if error:
             self.records.append_log(name, f"\n{error}")
+        run_id = self.records.get(name).get("mlflow_run_id")
+        if run_id:
+            mlflow_status = {"Completed": "FINISHED", "Canceled": "KILLED"}.get(status, "FAILED")
+            try:
+                self.tracking.end_run(run_id, mlflow_status)
+            finally:
+                self.records.update(name, status=status, ended=now(), error=error)
+        else:
+            self.records.update(name, status=status, ended=now(), error=error)
 
     # -- command jobs ---------------------------------------------------------------------------
 
@@ -129,6 +162,8 @@ class Runner:
             return None, None
 
         env = _environment(record, self.workspace_dir, inputs, outputs)
+        if self.warm is not None:
+            env = self.warm.environment(env)
         log = self.records.log(name)
         log.parent.mkdir(parents=True, exist_ok=True)
         handle = open(log, "ab")  # noqa: SIM115 - closed in complete()
@@ -179,6 +214,20 @@ class Runner:
         except Exception as error:
             self.finish(name, "Failed", f"Execution failed while uploading the outputs: {error}")
             return "Failed"
+        try:
+            values = {
+                output: primitive_value(local, output)
+                for output, (local, spec) in published.items()
+                if spec["type"] in PRIMITIVE_TYPES
+            }
+        except ValueError as error:
+            self.finish(name, "Failed", f"Execution failed: {error}")
+            return "Failed"
+        if values:
+            outputs = self.records.get(name)["outputs"]
+            for output, value in values.items():
+                outputs[output]["value"] = value
+            self.records.update(name, outputs=outputs)
         self.finish(name, "Completed")
         return "Completed"
 
@@ -198,17 +247,18 @@ class Runner:
 
 
 def open_run(
-    tracking: Any, workspace_dir: Path, record: dict[str, Any], parent_run: str | None = None
+    tracking: InProcessTracking | RemoteTracking,
+    workspace_dir: Path,
+    record: dict[str, Any],
+    parent_run: str | None = None,
 ) -> tuple[str, str]:
     """Create a job's MLflow run in its experiment; (experiment id, run id)."""
-    experiment = _mlflow.experiment_id(tracking, workspace_dir, record["experiment_name"])
+    experiment = tracking.experiment_id(record["experiment_name"])
     tags = {str(k): str(v) for k, v in (record.get("tags") or {}).items()}
     tags["azureml.jobType"] = record["type"]
     if parent_run:
         tags["mlflow.parentRunId"] = parent_run
-    run_id = _mlflow.create_run(
-        tracking, experiment, record["name"], record["display_name"] or record["name"], tags
-    )
+    run_id = tracking.create_run(experiment, record["name"], record["display_name"] or record["name"], tags)
     return experiment, run_id
 
 
@@ -250,14 +300,18 @@ def _environment(
 def main(argv: list[str]) -> int:
     workspace_dir, name = Path(argv[0]), argv[1]
     signal.signal(signal.SIGTERM, _on_sigterm)
-    # MLflow takes seconds to import; load it while the job's own process starts and runs.
-    threading.Thread(target=importlib.import_module, args=("mlflow.tracking",), daemon=True).start()
     runner = Runner(workspace_dir)
     try:
+        runner.start_warm_server(name)
+        if runner.warm is None:
+            # MLflow takes seconds to import; load it while the job's own process starts and runs.
+            threading.Thread(target=importlib.import_module, args=("mlflow.tracking",), daemon=True).start()
         runner.run(name)
     except Exception:  # the job fails with the runner's own error, never stays Running
         runner.finish(name, "Failed", "The local runner failed:\n" + traceback.format_exc())
         return 1
+    finally:
+        runner.stop_warm_server()
     return 0
 
 

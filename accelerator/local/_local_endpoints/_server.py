@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,18 +22,33 @@ from pathlib import Path
 import psutil
 
 INFERENCE_PYTHON_VARIABLE = "ACCELERATOR_INFERENCE_PYTHON"
+INFERENCE_VENV = ".venv-inference"
 _LAUNCHER = Path(__file__).with_name("serve.py")
-_REPO = Path(__file__).resolve().parents[3]
 
 
 class InferenceServerError(RuntimeError):
     """The server could not start, or did not become healthy; the message has its log's end."""
 
 
+def _default_inference_python() -> Path:
+    """``.venv-inference/bin/python`` of the repository: the nearest folder above this package (an
+    editable install) or above the client's own environment (``sys.prefix``, a regular install
+    into the repository's ``.venv``) that has one. Where none has, the repository's expected place,
+    for the error message."""
+    here = Path(__file__).resolve().parents
+    prefix = Path(sys.prefix).resolve()
+    for folder in (*here, prefix, *prefix.parents):
+        python = folder / INFERENCE_VENV / "bin" / "python"
+        if python.is_file():
+            return python
+    return here[3] / INFERENCE_VENV / "bin" / "python"
+
+
 def inference_python() -> Path:
-    """The inference environment's interpreter; a clear error saying how to create it if missing."""
+    """The inference environment's interpreter: ``ACCELERATOR_INFERENCE_PYTHON`` when set, else the
+    repository's ``.venv-inference``; a clear error saying how to create it if missing."""
     configured = os.environ.get(INFERENCE_PYTHON_VARIABLE)
-    python = Path(configured) if configured else _REPO / ".venv-inference" / "bin" / "python"
+    python = Path(configured).expanduser() if configured else _default_inference_python()
     if not python.is_file():
         raise InferenceServerError(
             f"The inference environment is missing ({python}). Create it with `make setup`, or set "
@@ -83,6 +99,10 @@ class InferenceServer:
                 "AML_APP_ROOT": str(code),
                 "AZUREML_MODEL_DIR": str(model_dir),
                 "WORKER_COUNT": "1",
+                # gunicorn's default sync worker closes every connection after one answer; the
+                # threaded worker with one thread answers one request at a time just the same,
+                # and keeps the gateway's connection open (docs.gunicorn.org, "keepalive").
+                "GUNICORN_CMD_ARGS": "--worker-class gthread --threads 1 --keep-alive 60",
                 "PYTHONUNBUFFERED": "1",
                 **(environment or {}),
             }

@@ -2,7 +2,8 @@
 
 Run by the inference server in the inference environment. Requests take Azure ML's MLflow shape,
 ``{"input_data": {"columns": [...], "data": [[...]]}}`` or a list of records; a request the model's
-signature rejects, or that is not JSON, gets HTTP 400 with the reason.
+signature rejects, that is not JSON, or that has a number JSON does not allow or a float cannot
+hold (NaN, Infinity, 1e400), or is nested too deeply to read, gets HTTP 400 with the reason.
 """
 
 import json
@@ -10,6 +11,7 @@ import os
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 from azureml_inference_server_http.api.aml_response import AMLResponse
 
@@ -28,9 +30,37 @@ def _bad(message):
     return AMLResponse({"error": message}, 400, json_str=True)
 
 
+class _NotFinite(ValueError):
+    pass
+
+
+def _reject_constant(name):
+    raise _NotFinite(f"The request has {name}, which is not a number JSON allows.")
+
+
+def _not_finite(frame):
+    """The first numeric column holding a value that is not finite (an integer beyond float range
+    or a numeric string such as "inf" after conversion), or None."""
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object:
+            values = pd.to_numeric(values, errors="coerce").where(lambda v: v.notna(), 0.0)
+        if np.issubdtype(values.dtype, np.number) and not np.isfinite(values.astype("float64")).all():
+            return column
+    return None
+
+
 def run(raw_data):
     try:
-        data = json.loads(raw_data)["input_data"]
+        body = json.loads(raw_data, parse_constant=_reject_constant)  # 1e400 is inf: see _not_finite
+    except RecursionError:
+        return _bad("The request body is nested too deeply.")
+    except _NotFinite as error:
+        return _bad(str(error))
+    except (ValueError, TypeError) as error:
+        return _bad(f"The request is not {{'input_data': ...}} JSON: {error}")
+    try:
+        data = body["input_data"]
         if isinstance(data, dict):
             frame = pd.DataFrame(data["data"], columns=data.get("columns"))
         else:
@@ -39,6 +69,12 @@ def run(raw_data):
         return _bad(f"The request is not {{'input_data': ...}} JSON: {error}")
     if frame.empty:
         return _bad("The request has no rows to score.")
+    try:
+        column = _not_finite(frame)
+    except (OverflowError, TypeError, ValueError):
+        column = "?"
+    if column is not None:
+        return _bad(f"Column '{column}' has a value that is not a finite number.")
     try:
         predictions = model.predict(frame)
     except mlflow.exceptions.MlflowException as error:  # the signature's checks

@@ -13,6 +13,7 @@ from azure.core.paging import ItemPaged
 from accelerator.local._assets import VersionedRecords
 from accelerator.local._exceptions import not_found, validation_error
 from accelerator.local._paging import paged
+from accelerator.local._system_data import system_data
 from accelerator.local._validation import check_name
 from accelerator.local.operations._base import LocalOperations
 
@@ -67,4 +68,5 @@ class VersionedAssetOperations(LocalOperations):
     def _entity(self, record: dict[str, Any]) -> Any:
         entity = self._loader(io.StringIO(yaml.safe_dump(record["entity"])))
         entity._id = self._scope.asset_id(self._folder, record["name"], str(record["version"]))
+        entity._creation_context = system_data(record.get("created"), record.get("created_by"))
         return entity

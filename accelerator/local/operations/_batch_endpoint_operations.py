@@ -23,8 +23,10 @@ from azure.ai.ml.entities import BatchEndpoint, PipelineJob
 from azure.ai.ml.entities._deployment.batch_job import BatchJob
 from azure.ai.ml.entities._job.pipeline.pipeline_job_settings import PipelineJobSettings
 from azure.ai.ml.exceptions import ErrorTarget
+from azure.core.exceptions import ResourceNotFoundError
 from azure.core.polling import LROPoller
 
+from accelerator.local import _names
 from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
 from accelerator.local._paging import paged
 from accelerator.local._poller import completed
@@ -100,9 +102,10 @@ class BatchEndpointOperations(LocalOperations):
             "authMode": "AADToken",
             "properties": record.get("properties") or {},
             "provisioningState": "Succeeded",
+            # The service always answers with ``defaults`` (its deploymentName null until one is
+            # set), so samples can do ``endpoint.defaults.deployment_name = ...`` after a get.
+            "defaults": {"deploymentName": record.get("default_deployment")},
         }
-        if record.get("default_deployment"):
-            properties["defaults"] = {"deploymentName": record["default_deployment"]}
         body = {
             "id": self._scope.arm_id("workspaces", self._scope.workspace_name or "", "batchEndpoints", name),
             "name": name,
@@ -174,6 +177,13 @@ class BatchEndpointOperations(LocalOperations):
             experimental.setLevel(level)
         return BatchJob(id=submitted.id, name=submitted.name, type=_JOB_TYPE, status=submitted.status)
 
+    def _job_exists(self, name: str) -> bool:
+        try:
+            self._client.jobs.get(name)
+        except ResourceNotFoundError:
+            return False
+        return True
+
     def _scoring_job(
         self,
         endpoint: str,
@@ -222,7 +232,9 @@ class BatchEndpointOperations(LocalOperations):
             environment_variables=spec.get("environment_variables") or {},
         )
         return PipelineJob(
-            name=job_name or f"batchjob-{uuid.uuid4()}",
+            name=job_name
+            or _names.job_name(self._job_exists, prefix="batchjob")
+            or f"batchjob-{uuid.uuid4()}",
             display_name=f"{endpoint}/{spec['name']}",
             experiment_name=experiment or endpoint,
             jobs={"batchscoring": step},

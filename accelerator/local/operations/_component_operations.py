@@ -21,6 +21,7 @@ from azure.ai.ml.exceptions import ErrorTarget
 from accelerator.local._assets import VersionedRecords
 from accelerator.local._exceptions import LocalBackendUnsupportedError, conflict, validation_error
 from accelerator.local._store import plain
+from accelerator.local._system_data import system_data
 from accelerator.local._validation import check_name
 from accelerator.local.operations._asset_operations import VersionedAssetOperations
 from accelerator.local.operations._operation_orchestrator import LocalOrchestrator, parse_reference
@@ -152,4 +153,5 @@ class ComponentOperations(VersionedAssetOperations):
         entity = load_component(io.StringIO(yaml.safe_dump(spec)))
         found = self._arm_id(record)
         entity._id = found if found.startswith("azureml://") else found.removeprefix("azureml:")
+        entity._creation_context = system_data(record.get("created"), record.get("created_by"))
         return entity

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import yaml
 from azure.ai.ml import load_compute
 from azure.ai.ml import operations as sdk_operations
+from azure.ai.ml.constants._compute import ComputeDefaults
 from azure.ai.ml.entities import AmlCompute, Compute
 from azure.ai.ml.exceptions import ErrorTarget
 from azure.core.exceptions import HttpResponseError
@@ -37,16 +38,19 @@ class ComputeOperations(LocalOperations):
                 "Only AmlCompute clusters are supported.",
             )
         check_name("compute", compute.name, ErrorTarget.COMPUTE)
+        path = self._path(compute.name)
+        current = read_record(path)["entity"] if path.is_file() else None
+        if not compute.size:
+            # The SDK sends ComputeDefaults.VMSIZE for a cluster without a size (AmlCompute.
+            # _to_rest_object); an update without one keeps the cluster's size.
+            compute.size = current.get("size") if current else ComputeDefaults.VMSIZE
         _check_scale(compute)
         to_rest(compute)
-        path = self._path(compute.name)
-        if path.is_file():
-            current = read_record(path)["entity"]
-            if current.get("size", "").lower() != (compute.size or current.get("size", "")).lower():
-                raise HttpResponseError(
-                    message=f"(UserError) The VM size of compute '{compute.name}' cannot be changed "
-                    f"from {current.get('size')} to {compute.size}. Create a new cluster instead."
-                )
+        if current is not None and current.get("size", "").lower() != compute.size.lower():
+            raise HttpResponseError(
+                message=f"(UserError) The VM size of compute '{compute.name}' cannot be changed "
+                f"from {current.get('size')} to {compute.size}. Create a new cluster instead."
+            )
         entity = plain(compute._to_dict())
         write_record(path, {"provisioning_state": "Succeeded", "entity": entity})
         return completed(self.get(compute.name))

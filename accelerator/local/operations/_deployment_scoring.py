@@ -1,8 +1,8 @@
 """What online and batch deployments share: the registered model they serve and the code that scores it.
 
-A deployment names a registered model (never an inline one) and either a scoring script in a code
-folder, with its environment, or, for an MLflow model, nothing: Azure ML then supplies the scoring
-script (here the local backend's own, copied into the deployment's folder).
+A deployment names a registered model (an inline one is registered first, as on Azure) and either
+a scoring script in a code folder, with its environment, or, for an MLflow model, nothing: Azure ML
+then supplies the scoring script (here the local backend's own, copied into the deployment's folder).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from azure.ai.ml.entities._assets.asset import Asset
 from azure.ai.ml.exceptions import ErrorTarget, ValidationErrorType
 from azure.core.exceptions import HttpResponseError
 
-from accelerator.local._exceptions import LocalBackendUnsupportedError, validation_error
+from accelerator.local._exceptions import validation_error
+from accelerator.local._local_endpoints._server import inference_python
 from accelerator.local.operations._operation_orchestrator import LocalOrchestrator, parse_reference
 
 _REGISTRY_MODEL = re.compile(
@@ -33,10 +34,12 @@ def registered_model(client: Any, model: Any, target: Any) -> Model:
     if isinstance(model, Model):
         if str(model.id or "").startswith("azureml://registries/"):
             model = model.id
-        elif not (model.name and model.version):
-            raise LocalBackendUnsupportedError("inline models", "Register the model and deploy it by name.")
-        else:
+        elif model.id:  # got from the workspace
             model = f"{model.name}:{model.version}"
+        else:
+            # An inline Model is registered first, as the SDK's orchestrator does (_get_model_arm_id);
+            # one without a name is Azure ML's anonymous model (its name the hash of its files).
+            return client.models.create_or_update(model)
     elif isinstance(model, Asset):
         # The SDK's OperationOrchestrator.get_asset_arm_id refuses another asset type so.
         message = f"Unsupported azureml type models for asset: {type(model).__name__} {model.name}"
@@ -128,7 +131,14 @@ def scoring_code(
             raise validation_error(
                 "(UserError) A deployment with a scoring script needs an environment.", target
             )
-        return str(code), script, orchestrator.environment(deployment.environment)
+        # The scoring script runs in the inference environment: its packages are what must be there.
+        environment = orchestrator.environment(
+            deployment.environment,
+            str(inference_python()),
+            "Add them to requirements-inference.txt and rebuild the inference environment "
+            "(.venv-inference, `make setup`), then deploy again.",
+        )
+        return str(code), script, environment
     if model_type != AssetTypes.MLFLOW_MODEL:
         raise validation_error(
             "(UserError) A deployment without code_configuration must deploy an mlflow_model; "

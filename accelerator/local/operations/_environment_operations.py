@@ -1,13 +1,18 @@
 """``ml_client.environments`` on the local backend.
 
 The environment's image and conda file are recorded as given. Local jobs run in this machine's
-Python, so the image is not pulled; what they need must be installed here (requirements.txt).
+Python, so the image is not pulled; what they need must be installed here (requirements.txt), and
+a job whose environment declares a package this Python lacks is refused at submission
+(``_environment_packages``). An unnamed inline environment is the SDK's anonymous one.
 """
 
 from __future__ import annotations
 
+import re
+
 from azure.ai.ml import load_environment
 from azure.ai.ml import operations as sdk_operations
+from azure.ai.ml.constants._common import ANONYMOUS_ENV_NAME
 from azure.ai.ml.entities import Environment
 from azure.ai.ml.exceptions import ErrorTarget
 
@@ -16,6 +21,7 @@ from accelerator.local._store import plain
 from accelerator.local._validation import check_name, to_rest
 from accelerator.local.operations._asset_operations import VersionedAssetOperations
 
+_ANONYMOUS_VERSION = re.compile(r"^[0-9a-f]{64}$")
 _CONTENT = ("image", "conda_file", "build", "inference_config", "os_type")
 
 
@@ -39,7 +45,13 @@ class EnvironmentOperations(VersionedAssetOperations):
             )
         check_name("asset", environment.name, self._target)
         with self._records.lock(environment.name):
-            version = self._resolve_version(environment.name, environment.version)
+            if _anonymous(environment):
+                # The SDK names an unnamed inline environment CliV2AnonymousEnvironment, versioned by
+                # the sha256 of its image and conda file (Environment._generate_anonymous_name_version):
+                # Azure ML registers it under that 64-character version, longer than a named one's.
+                version = str(environment.version)
+            else:
+                version = self._resolve_version(environment.name, environment.version)
             environment.version = version
             to_rest(environment)
             entity = plain(environment._to_dict())
@@ -81,3 +93,10 @@ class EnvironmentOperations(VersionedAssetOperations):
             # The environment YAML has no properties: the source is kept beside the entity.
             registry._records.put(shared.name, shared.version, entity, source_asset_id=shared.asset_id)
         return registry.get(shared.name, shared.version)
+
+
+def _anonymous(environment: Environment) -> bool:
+    """An inline environment the SDK named and versioned itself (or one got back from the store)."""
+    return environment.name == ANONYMOUS_ENV_NAME and bool(
+        _ANONYMOUS_VERSION.match(str(environment.version or ""))
+    )

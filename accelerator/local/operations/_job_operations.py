@@ -24,16 +24,18 @@ from azure.ai.ml.entities._validation import PathAwareSchemaValidatableMixin
 from azure.ai.ml.exceptions import ErrorCategory, ErrorTarget, JobException
 from azure.core.polling import LROPoller
 
-from accelerator.local import _mlflow
+from accelerator.local import _mlflow, _names
 from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
 from accelerator.local._execution import _process
 from accelerator.local._execution._binding import placeholders
 from accelerator.local._execution._paths import local_output
 from accelerator.local._execution._records import IN_PROGRESS, LOG_NAME, TERMINAL, JobRecords, now
 from accelerator.local._execution._runner import open_run
+from accelerator.local._execution._tracking import InProcessTracking
 from accelerator.local._paging import paged
 from accelerator.local._poller import completed
 from accelerator.local._scope import LocalScope
+from accelerator.local._system_data import identity, system_data
 from accelerator.local.operations._base import LocalOperations
 from accelerator.local.operations._component_operations import ComponentOperations
 from accelerator.local.operations._operation_orchestrator import LocalOrchestrator
@@ -81,6 +83,8 @@ class JobOperations(LocalOperations):
             job.tags = tags
         if experiment_name is not None:
             job.experiment_name = experiment_name
+        if not job.name:  # None unless ACCELERATOR_JOB_NAME_SEED asks for reproducible names
+            job.name = _names.job_name(self._records.exists)
         if job.name and self._records.exists(job.name):
             raise validation_error(
                 f"(UserError) A job named '{job.name}' already exists in this workspace; names are unique.",
@@ -96,8 +100,8 @@ class JobOperations(LocalOperations):
             record = self._command_record(job)
         # The job's MLflow run exists from submission, as on Azure: mlflow.get_run(job.name) works at once.
         workspace_dir = self._scope.require_workspace()
-        experiment, run_id = open_run(_mlflow.client(workspace_dir), workspace_dir, record)
-        record.update(mlflow_run_id=run_id, mlflow_experiment_id=experiment)
+        experiment, run_id = open_run(InProcessTracking(workspace_dir), workspace_dir, record)
+        record.update(mlflow_run_id=run_id, mlflow_experiment_id=experiment, created_by=identity())
         self._records.create(record)
         submitted = self._entity(record)  # as submitted: Queued, whatever the runner does next
         pid, started = _process.spawn_runner(
@@ -288,9 +292,16 @@ class JobOperations(LocalOperations):
         pipeline_inputs, rest_inputs = self._inputs(body["properties"].get("inputs") or {}, base_path)
         body["properties"]["inputs"] = rest_inputs
         pipeline_outputs: dict[str, Any] = {
-            name: {"type": (value or {}).get("jobOutputType") or "uri_folder", "uri": None, "from": None}
+            name: {
+                "type": (value or {}).get("jobOutputType") or "uri_folder",
+                "uri": None,
+                "from": None,
+                "path": (value or {}).get("uri"),
+            }
             for name, value in (body["properties"].get("outputs") or {}).items()
         }
+        default_datastore = str(getattr(settings, "default_datastore", None) or "").removeprefix("azureml:")
+        default_datastore = default_datastore.rsplit("/", 1)[-1] or None
         for step, rest_node in body["properties"]["jobs"].items():
             node = nodes[step]
             declared = node.pop("declared_inputs")
@@ -310,13 +321,20 @@ class JobOperations(LocalOperations):
                 value = bound.get("value") if isinstance(bound, dict) else None
                 uri = bound.get("uri") if isinstance(bound, dict) else None
                 node["outputs"][output] = {"type": kind, "uri": None}
-                if uri:
-                    node["outputs"][output]["uri"] = self._orchestrator.output(bound, "", output)[0]["uri"]
                 if value and value.startswith("${{parent.outputs."):
                     name = value.removeprefix("${{parent.outputs.").rstrip("}")
                     pipeline_outputs[name]["from"] = [step, output]
+                    # A path set on the pipeline's output is where the step bound to it writes, as
+                    # on Azure (pipeline_job.outputs.<name> = Output(path=...)); the step's own wins.
+                    uri = uri or pipeline_outputs[name].pop("path", None)
+                    bound = bound if bound.get("uri") else {**bound, "uri": uri}
+                if uri:
+                    node["outputs"][output]["uri"] = self._orchestrator.output(
+                        bound, "", output, default_datastore
+                    )[0]["uri"]
             _check_bindings(node["command"], node["inputs"], node["outputs"], f"Step '{step}'")
         for name, spec in pipeline_outputs.items():
+            spec.pop("path", None)
             if spec["from"] is None:
                 raise validation_error(
                     f"Pipeline output '{name}' is not bound to any step's output.", ErrorTarget.PIPELINE
@@ -398,6 +416,9 @@ class JobOperations(LocalOperations):
             "workspaces", self._scope.workspace_name or "", "jobs", record["name"]
         )
         entity = Job._from_rest_object(rest_type(body))
+        entity._creation_context = system_data(
+            record.get("created"), record.get("created_by"), record.get("ended") or record.get("started")
+        )
         return entity
 
     # -- follow and control ----------------------------------------------------------------------

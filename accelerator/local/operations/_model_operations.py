@@ -28,13 +28,17 @@ from accelerator.local._execution._paths import local_output
 from accelerator.local._execution._records import JobRecords
 from accelerator.local._paging import paged
 from accelerator.local._storage import parse_datastore_uri
+from accelerator.local._system_data import identity, system_data
 from accelerator.local._validation import check_name
 from accelerator.local.operations._base import LocalOperations
 
 _TYPE_TAG = "azureml.model_type"
 _PATH_TAG = "azureml.path"
 _ARCHIVED_TAG = "azureml.archived"
+_CREATOR_TAG = "azureml.created_by"
+_VERSION_TAG = "azureml.version"
 _JOB_OUTPUT = re.compile(r"^azureml://jobs/(?P<job>[^/]+)/outputs/(?P<output>[^/]+)(?:/paths/(?P<path>.*))?$")
+_ARTIFACTS = "artifacts"  # every job's default output: the files logged to its run
 _TYPES = (AssetTypes.MLFLOW_MODEL, AssetTypes.CUSTOM_MODEL)
 
 
@@ -70,30 +74,38 @@ class ModelOperations(LocalOperations):
             )
         tracking = self._tracking()
         tags = {str(k): str(v) for k, v in (model.tags or {}).items()}
-        tags.update({_TYPE_TAG: kind, _PATH_TAG: shown})
+        tags.update({_TYPE_TAG: kind, _PATH_TAG: shown, _CREATOR_TAG: identity()})
         with FileLock(
             _mlflow.mlflow_dir(self._scope.require_workspace()) / f".model-{model.name}.lock", timeout=60
         ):
             existing = self._versions(tracking, model.name)
             if model.version is not None:
-                version = str(model.version)
-                current = next((v for v in existing if str(v.version) == version), None)
+                version = check_name("version", str(model.version), ErrorTarget.MODEL)
+                current = next((v for v in existing if _version(v) == version), None)
                 if current is not None:
                     return self._update(tracking, current, model, tags, source)
-                expected = str(max((int(v.version) for v in existing), default=0) + 1)
-                if version != expected:
-                    raise validation_error(
-                        f"(UserError) Model {model.name} cannot get version '{version}': the local backend's "
-                        "registry is MLflow's, which numbers versions in order. "
-                        f"The next version is {expected}; leave version unset to get it.",
-                        ErrorTarget.MODEL,
-                    )
+            else:
+                version = ""  # known once MLflow has numbered the new version
             if not existing and not _registered(tracking, model.name):
                 tracking.create_registered_model(model.name)
+            # MLflow numbers its versions in order. Where that number is not the Azure ML version (one
+            # the caller chose, or the next after a chosen one), the Azure ML version is kept in a
+            # tag, and every lookup here goes by it. A version mlflow.register_model creates meanwhile
+            # (in a job, without this lock) keeps its own number.
             created = tracking.create_model_version(
                 model.name, source=source, run_id=run_id, tags=tags, description=model.description
             )
-        return self.get(model.name, str(created.version))
+            if model.version is None:
+                taken = [
+                    _version(v) for v in self._versions(tracking, model.name) if v.version != created.version
+                ]
+                numbers = [int(t) for t in taken if t.isdigit()]
+                # Azure ML's next version: one more than the largest integer version.
+                version = created.version if int(created.version) > max(numbers, default=0) else None
+                version = str(version or max(numbers, default=0) + 1)
+            if str(created.version) != version:
+                tracking.set_model_version_tag(model.name, created.version, _VERSION_TAG, version)
+        return self.get(model.name, version)
 
     def _update(self, tracking: Any, current: Any, model: Model, tags: dict[str, str], source: str) -> Model:
         """Re-registering an existing version may change its tags and description, not its files."""
@@ -106,11 +118,12 @@ class ModelOperations(LocalOperations):
                 "version's files cannot change. Register a new version.",
                 ErrorTarget.MODEL,
             )
+        tags.pop(_CREATOR_TAG, None)  # the version keeps who created it
         for key, value in tags.items():
             tracking.set_model_version_tag(model.name, current.version, key, value)
         if model.description is not None:
             tracking.update_model_version(model.name, current.version, description=model.description)
-        return self.get(model.name, str(current.version))
+        return self.get(model.name, _version(current))
 
     def _source(self, model: Model) -> tuple[str, str | None, str]:
         """(local folder or file MLflow registers, run id, the path shown on the model)."""
@@ -128,6 +141,8 @@ class ModelOperations(LocalOperations):
                     ErrorTarget.MODEL,
                 )
             spec = (record.get("outputs") or {}).get(job_output["output"])
+            if job_output["output"] == _ARTIFACTS and not spec:
+                return self._run_artifacts(record, job_output["path"] or "", path)
             if not spec or not spec.get("uri"):
                 raise validation_error(
                     f"(UserError) Job {job} has no output '{job_output['output']}'.", ErrorTarget.MODEL
@@ -211,6 +226,27 @@ class ModelOperations(LocalOperations):
         }
         return registry._publish(shared.name, shared.version, source, entity, source_id=shared.asset_id)
 
+    def _run_artifacts(self, record: dict[str, Any], artifact: str, path: str) -> tuple[str, str | None, str]:
+        """``azureml://jobs/<job>/outputs/artifacts/paths/<path>``: what the job logged to its MLflow
+        run (the documented way to register the MLflow model a job saved and logged)."""
+        run_id = record.get("mlflow_run_id")
+        if not run_id:
+            raise validation_error(
+                f"(UserError) Job {record['name']} has no run artifacts.", ErrorTarget.MODEL
+            )
+        run = self._tracking().get_run(run_id)
+        root = Path(run.info.artifact_uri.removeprefix("file://"))
+        local = (root / artifact.strip("/")).resolve()
+        # The path names a file or folder of the run's artifacts, never one outside them.
+        if not local.is_relative_to(root.resolve()) or not local.exists():
+            raise validation_error(
+                f"(UserError) The output path '{path}' has no files: job {record['name']} logged no "
+                f"artifact '{artifact.strip('/')}'.",
+                ErrorTarget.MODEL,
+                ValidationErrorType.FILE_OR_FOLDER_NOT_FOUND,
+            )
+        return str(local), run_id, path
+
     # -- read --------------------------------------------------------------------------------------
 
     def get(self, name: str, version: str | None = None, label: str | None = None) -> Model:
@@ -232,7 +268,7 @@ class ModelOperations(LocalOperations):
             if not active:
                 raise not_found("Model", name, f"workspace '{self._scope.workspace_name}'")
             return self._entity(active[-1])
-        found = next((v for v in versions if str(v.version) == str(version)), None)
+        found = self._find(versions, str(version))
         if found is None:
             raise not_found("Model", f"{name}:{version}", f"workspace '{self._scope.workspace_name}'")
         return self._entity(found)
@@ -279,17 +315,28 @@ class ModelOperations(LocalOperations):
             if (version or label)
             else list(self.list(name, list_view_type="All"))
         )
+        versions = self._versions(tracking, name)
         for model in targets:
+            found = self._find(versions, str(model.version))
             tracking.set_model_version_tag(
-                name, model.version, _ARCHIVED_TAG, "true" if archived else "false"
+                name, found.version, _ARCHIVED_TAG, "true" if archived else "false"
             )
 
     # -- helpers -----------------------------------------------------------------------------------
 
     def _local_path(self, name: str, version: str) -> str:
         """Where a version's files are on this machine (for job inputs and downloads)."""
-        uri = self._tracking().get_model_version_download_uri(name, str(version))
+        tracking = self._tracking()
+        found = self._find(self._versions(tracking, name), str(version))
+        if found is None:
+            raise not_found("Model", f"{name}:{version}", f"workspace '{self._scope.workspace_name}'")
+        uri = tracking.get_model_version_download_uri(name, found.version)
         return str(uri).removeprefix("file://")
+
+    @staticmethod
+    def _find(versions: list[Any], version: str) -> Any:
+        """The MLflow version holding Azure ML version ``version`` (the oldest, should two claim it)."""
+        return next((v for v in versions if _version(v) == version), None)
 
     def _versions(self, tracking: Any, name: str) -> list[Any]:
         check_name("asset", name, ErrorTarget.MODEL)
@@ -305,7 +352,7 @@ class ModelOperations(LocalOperations):
         visible = {k: v for k, v in tags.items() if not k.startswith("azureml.")}
         model = Model(
             name=version.name,
-            version=str(version.version),
+            version=_version(version),
             type=kind,
             path=path,
             description=version.description or None,
@@ -313,13 +360,16 @@ class ModelOperations(LocalOperations):
             properties={"mlflow.run_id": version.run_id} if version.run_id else {},
             job_name=version.run_id or None,
         )
+        model._creation_context = system_data(
+            version.creation_timestamp, tags.get(_CREATOR_TAG), version.last_updated_timestamp
+        )
         model._id = self._scope.arm_id(
             "workspaces",
             self._scope.workspace_name or "",
             "models",
             version.name,
             "versions",
-            str(version.version),
+            _version(version),
         )
         return model
 
@@ -358,3 +408,9 @@ def _registered(tracking: Any, name: str) -> bool:
     except MlflowException:
         return False
     return True
+
+
+def _version(version: Any) -> str:
+    """The Azure ML version of an MLflow model version: its tag, else MLflow's own number (a version
+    registered with ``mlflow.register_model`` has no tag)."""
+    return str((version.tags or {}).get(_VERSION_TAG) or version.version)

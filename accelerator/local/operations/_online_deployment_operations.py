@@ -15,6 +15,7 @@ from typing import Any
 
 from azure.ai.ml import operations as sdk_operations
 from azure.ai.ml.entities import (
+    CodeConfiguration,
     DataCollector,
     DeploymentCollection,
     ManagedOnlineDeployment,
@@ -106,6 +107,8 @@ class OnlineDeploymentOperations(LocalOperations):
             data_collector=collection,
             description=deployment.description,
             tags=dict(deployment.tags or {}),
+            # The gateway's scoring timeout (408 beyond it); None: the service's 5000 ms.
+            request_timeout_ms=getattr(deployment.request_settings, "request_timeout_ms", None),
         )
         write_record(path, record)
         _deployments.stop(folder, deployment.name)  # an update serves the new definition
@@ -124,6 +127,9 @@ class OnlineDeploymentOperations(LocalOperations):
         target = root / registered.name / str(registered.version) / source.name
         if root.exists():
             shutil.rmtree(root)
+        # As on Azure, a folder model is AZUREML_MODEL_DIR/<folder>/..., a single-file one
+        # AZUREML_MODEL_DIR/<file>.
+        target.parent.mkdir(parents=True)
         shutil.copytree(source, target) if source.is_dir() else shutil.copy2(source, target)
         return model_reference(registered), target.parent, registered.type
 
@@ -132,10 +138,22 @@ class OnlineDeploymentOperations(LocalOperations):
         if not path.is_file():
             raise not_found("Deployment", name, f"endpoint '{endpoint_name}'")
         record = read_record(path)
+        workspace = self._scope.workspace_name or ""
+        code_configuration = None
+        if not record.get("no_code"):
+            # As the service answers: the code asset's id and the script, so get, change, update works.
+            code_configuration = CodeConfiguration(
+                code=self._scope.arm_id(
+                    "workspaces", workspace, "codes", Path(record["code"]).name, "versions", "1"
+                ),
+                scoring_script=record["scoring_script"],
+            )
         deployment = ManagedOnlineDeployment(
             name=name,
             endpoint_name=endpoint_name,
             model=_shown(record["model"]),
+            code_configuration=code_configuration,
+            environment=record.get("environment") if code_configuration else None,
             instance_type=record.get("instance_type"),
             instance_count=record.get("instance_count"),
             description=record.get("description"),
@@ -144,6 +162,9 @@ class OnlineDeploymentOperations(LocalOperations):
             data_collector=_data_collector(record.get("data_collector")),
         )
         deployment._provisioning_state = "Succeeded"
+        deployment._id = self._scope.arm_id(
+            "workspaces", workspace, "onlineEndpoints", endpoint_name, "deployments", name
+        )
         return deployment
 
     def list(self, endpoint_name: str, *, local: bool = False) -> Any:

@@ -22,9 +22,10 @@ from typing import Any
 import psutil
 from azure.ai.ml import operations as sdk_operations
 from azure.ai.ml.entities import EndpointAuthKeys, ManagedOnlineEndpoint, OnlineEndpoint
-from azure.ai.ml.exceptions import ErrorTarget
+from azure.ai.ml.exceptions import ErrorTarget, LocalEndpointNotFoundError, MultipleLocalDeploymentsFoundError
 from azure.core.exceptions import HttpResponseError
 from azure.core.polling import LROPoller
+from filelock import FileLock
 
 from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
 from accelerator.local._local_endpoints import _deployments
@@ -96,10 +97,11 @@ class OnlineEndpointOperations(LocalOperations):
             auth_mode="key",
         )
         self._write(record)
-        self._ensure_gateway(endpoint.name)
-        return completed(self.get(endpoint.name))
+        return completed(self.get(endpoint.name))  # get starts the gateway
 
     def get(self, name: str, *, local: bool = False) -> ManagedOnlineEndpoint:
+        # A gateway found dead is started again (on its port) before its URI is given out as live.
+        port = self._ensure_gateway(name)
         record = self._record(name)
         endpoint = ManagedOnlineEndpoint(
             name=name,
@@ -109,8 +111,7 @@ class OnlineEndpointOperations(LocalOperations):
             traffic=dict(record.get("traffic") or {}),
             mirror_traffic=dict(record.get("mirror_traffic") or {}),
         )
-        gateway = record.get("gateway") or {}
-        endpoint._scoring_uri = f"http://127.0.0.1:{gateway['port']}/score" if gateway else None
+        endpoint._scoring_uri = f"http://127.0.0.1:{port}/score"
         endpoint._provisioning_state = "Succeeded"
         endpoint._id = self._scope.arm_id(
             "workspaces", self._scope.workspace_name or "", "onlineEndpoints", name
@@ -125,6 +126,7 @@ class OnlineEndpointOperations(LocalOperations):
         return paged(self.get(n) for n in names)
 
     def get_keys(self, name: str) -> EndpointAuthKeys:
+        self._ensure_gateway(name)  # keys are for a scoring URI that answers
         keys = self._record(name)["keys"]
         return EndpointAuthKeys(primary_key=keys["primary"], secondary_key=keys["secondary"])
 
@@ -174,6 +176,8 @@ class OnlineEndpointOperations(LocalOperations):
         record = self._record(endpoint_name)
         if deployment_name and deployment_name not in (record.get("deployments") or []):
             raise not_found("Deployment", deployment_name, f"endpoint '{endpoint_name}'")
+        if local:
+            return self._invoke_deployment(record, deployment_name, body)
         port = self._ensure_gateway(endpoint_name)
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {record['keys']['primary']}"}
         if deployment_name:
@@ -188,32 +192,64 @@ class OnlineEndpointOperations(LocalOperations):
             detail = error.read().decode(errors="replace")
             raise HttpResponseError(message=f"({error.code}) {detail}") from None
 
+    def _invoke_deployment(self, record: dict[str, Any], deployment_name: str | None, body: bytes) -> str:
+        """``invoke(..., local=True)``: as the SDK's local endpoint helper, straight to the deployment's
+        own server (no key, no traffic rules), named or the endpoint's only one
+        (``_local_endpoint_helper.invoke`` and ``DockerClient.get_scoring_uri``)."""
+        deployments = record.get("deployments") or []
+        if deployment_name is None:
+            if len(deployments) > 1:
+                raise MultipleLocalDeploymentsFoundError(endpoint_name=record["name"])
+            if not deployments:
+                raise LocalEndpointNotFoundError(endpoint_name=record["name"])
+            deployment_name = deployments[0]
+        server = _deployments.ensure_running(self._folder(record["name"]), deployment_name)
+        status, answer = server.score(body, {"azureml-model-deployment": deployment_name})
+        if status >= 400:
+            raise HttpResponseError(message=f"({status}) {answer.decode(errors='replace')}")
+        return answer.decode()
+
     # -- the gateway process ---------------------------------------------------------------------
 
     def _ensure_gateway(self, name: str) -> int:
-        """The gateway's port, starting it (on its previous port when free) if it is not running."""
-        record = self._record(name)
-        gateway = record.get("gateway") or {}
+        """The gateway's port, starting it (on its previous port when free) if it is not running.
+        One caller at a time starts it (two notebooks finding it dead must not start two)."""
+        gateway = self._record(name).get("gateway") or {}
         if _alive(gateway) and _healthy(gateway["port"]):
             return int(gateway["port"])
-        port = int(gateway["port"]) if gateway and _port_free(gateway["port"]) else free_port()
         folder = self._folder(name)
         (folder / "logs").mkdir(parents=True, exist_ok=True)
-        with open(folder / "logs" / "gateway.out", "ab") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "accelerator.local._local_endpoints._gateway", str(folder), str(port)],
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 30
-        while not _healthy(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise HttpResponseError(
-                    message=f"The gateway of endpoint {name} did not start; see its logs."
-                )
-            time.sleep(0.1)
+        with FileLock(folder / "gateway.lock", timeout=120):
+            return self._start_gateway(name, folder)
+
+    def _start_gateway(self, name: str, folder: Path) -> int:
+        record = self._record(name)
+        gateway = record.get("gateway") or {}
+        if _alive(gateway):
+            # A busy machine can delay an answer: give a live gateway time before replacing it,
+            # and stop it first, so that it is never left running beside its replacement.
+            if _healthy(gateway["port"]) or _healthy(gateway["port"], timeout=10):
+                return int(gateway["port"])
+            with open(folder / "logs" / "gateway.out", "a", encoding="utf-8") as output:
+                output.write(f"gateway {gateway['pid']} did not answer its health check: replaced\n")
+            _stop_gateway(record)
+        # The previous port first, so that the scoring URI stays the same; another one only if
+        # something else has taken it meanwhile.
+        ports = [int(gateway["port"])] if gateway and _port_free(gateway["port"]) else []
+        for port in [*ports, free_port()]:
+            process = _spawn_gateway(folder, port)
+            deadline = time.monotonic() + 30
+            while not _healthy(port) and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _healthy(port):
+                break
+            if process.poll() is None:  # neither up nor gone within 30 s
+                process.kill()
+                break
+        else:
+            port = 0
+        if not port or not _healthy(port):
+            raise HttpResponseError(message=f"The gateway of endpoint {name} did not start; see its logs.")
         record = self._record(name)
         record["gateway"] = {
             "pid": process.pid,
@@ -264,23 +300,38 @@ def _alive(process: dict[str, Any]) -> bool:
         return False
 
 
-def _healthy(port: int) -> bool:
+def _healthy(port: int, timeout: float = 2) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=timeout) as answer:
             return answer.status == 200 and json.loads(answer.read()).get("status") == "Healthy"
     except (OSError, ValueError):
         return False
 
 
 def _port_free(port: int) -> bool:
+    """Whether the gateway can listen on ``port`` again. The gateway binds with SO_REUSEADDR, so
+    the check does too: without it, connections of the previous gateway still in TIME_WAIT made
+    the port look taken and the scoring URI changed after every restart."""
     import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", int(port)))
         except OSError:
             return False
     return True
+
+
+def _spawn_gateway(folder: Path, port: int) -> subprocess.Popen[bytes]:
+    with open(folder / "logs" / "gateway.out", "ab") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "accelerator.local._local_endpoints._gateway", str(folder), str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def _stop_gateway(record: dict[str, Any]) -> None:

@@ -17,15 +17,20 @@ from azure.ai.ml.exceptions import ErrorTarget
 from fsspec.implementations.local import LocalFileSystem
 
 from accelerator._hashing import fingerprint
+from accelerator.local import _environment_packages as packages
 from accelerator.local._code import snapshot
 from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
-from accelerator.local._execution._paths import default_output_uri
+from accelerator.local._execution._paths import default_output_uri, expand_output_path
 from accelerator.local._execution._records import JobRecords
 from accelerator.local._scope import LocalScope
 from accelerator.local._storage import parse_datastore_uri
 from accelerator.local.operations._datastore_operations import DEFAULT_DATASTORE
 
 _ARM_ASSET = re.compile(r"^/subscriptions/.+/(?P<kind>[a-z]+)/(?P<name>[^/]+)/versions/(?P<version>[^/]+)$")
+_CODE_ASSET = re.compile(
+    r"^/subscriptions/.+/workspaces/(?P<workspace>[^/]+)/codes/(?P<key>[0-9a-f]{32})/versions/1$"
+)
+_GPU_SIZE = re.compile(r"^standard_n", re.IGNORECASE)
 _REGISTRY_ASSET = re.compile(r"^azureml://registries/(?P<registry>[^/]+)/(?P<kind>[a-z]+)/(?P<name>[^/]+)/")
 _JOB_OUTPUT = re.compile(r"^azureml://jobs/(?P<job>[^/]+)/outputs/(?P<output>[^/]+)(?:/paths/(?P<path>.*))?$")
 MODEL_TYPES = (AssetTypes.MLFLOW_MODEL, AssetTypes.CUSTOM_MODEL, AssetTypes.TRITON_MODEL)
@@ -63,6 +68,14 @@ class LocalOrchestrator:
         if code is None:
             return None, None, None
         text = str(code)
+        registered = _CODE_ASSET.match(text.removeprefix("azureml:"))
+        if registered:
+            # A code asset's id, as ``get`` answers it (online_deployments.get().code_configuration):
+            # the snapshot it names, so a got entity can be changed and updated.
+            folder = self.workspace_dir / "codes" / registered["key"]
+            if registered["workspace"] != self._scope.workspace_name or not folder.is_dir():
+                raise not_found("Code", text, f"workspace '{self._scope.workspace_name}'")
+            return str(folder), registered["key"], text.removeprefix("azureml:")
         if text.startswith(("azureml:", "git+", "http://", "https://")):
             raise LocalBackendUnsupportedError(
                 f"code given as '{text.split(':')[0]}:' references", "Give code as a local folder."
@@ -74,8 +87,12 @@ class LocalOrchestrator:
         )
         return folder, key, arm
 
-    def environment(self, environment: Any) -> str | None:
-        """The ARM id of the environment version a job names; a clear error if it is not registered."""
+    def environment(self, environment: Any, python: str | None = None, install_hint: str = "") -> str | None:
+        """The ARM id of the environment version a job names; a clear error if it is not registered.
+
+        The packages its conda file declares must be importable by ``python`` (default: the one
+        jobs run in), or it is refused here, before anything is written (see _environment_packages).
+        """
         if environment is None:
             return None
         if not isinstance(environment, str):  # an inline Environment: registered as Azure ML does
@@ -83,6 +100,10 @@ class LocalOrchestrator:
                 raise LocalBackendUnsupportedError(
                     "anonymous inline environments", "Register the environment with a name and use it."
                 )
+            what = (
+                "the inline environment" if _is_anonymous(environment) else f"environment {environment.name}"
+            )
+            packages.check(environment.conda_file, what, python, install_hint)
             registered = self._client.environments.create_or_update(environment)
             return registered.id
         registry_asset = _REGISTRY_ASSET.match(environment)
@@ -105,7 +126,9 @@ class LocalOrchestrator:
                 ErrorTarget.ASSET,
             )
         name, version, label = parse_reference(environment)
-        return self._client.environments.get(name, version=version, label=label).id
+        found = self._client.environments.get(name, version=version, label=label)
+        packages.check(found.conda_file, f"environment {found.name}:{found.version}", python, install_hint)
+        return found.id
 
     def _registry_environment(self, environment: str, registry: str) -> str:
         """An environment of a local registry: it must exist there (Azure ML resolves it so)."""
@@ -129,7 +152,12 @@ class LocalOrchestrator:
         if not compute or compute in ("serverless", "local"):
             return compute
         name = compute.rsplit("/", 1)[-1].removeprefix("azureml:")
-        self._client.compute.get(name)
+        size = str(self._client.compute.get(name).size or "")
+        if _GPU_SIZE.match(size):
+            # Azure's N-series VMs are its GPU sizes; jobs here run on this machine's CPU.
+            raise LocalBackendUnsupportedError(
+                f"GPU compute (cluster '{name}' is {size})", "Submit the job to a CPU cluster."
+            )
         return name
 
     def input(
@@ -151,7 +179,12 @@ class LocalOrchestrator:
             records = JobRecords(self.workspace_dir)
             if not records.exists(job_output["job"]):
                 raise not_found("Job", job_output["job"], f"workspace '{self._scope.workspace_name}'")
-            outputs = records.get(job_output["job"]).get("outputs") or {}
+            record = records.get(job_output["job"])
+            outputs = record.get("outputs") or {}
+            if job_output["output"] == "artifacts" and "artifacts" not in outputs:
+                # The files the job logged to its MLflow run, read in place.
+                local, _, _ = self._client.models._run_artifacts(record, job_output["path"] or "", uri)
+                return {"local": local}, uri
             if job_output["output"] not in outputs or not outputs[job_output["output"]].get("uri"):
                 raise validation_error(
                     f"Job {job_output['job']} has no output '{job_output['output']}' with a path (yet).",
@@ -171,9 +204,12 @@ class LocalOrchestrator:
             long = self._scope.datastore_uri(datastore.datastore, datastore.path)
             self._client.datastores.get(datastore.datastore)
             return {"uri": long}, long
-        if uri.startswith("azureml:") and not uri.startswith("azureml://"):
+        arm = _ARM_ASSET.match(uri.removeprefix("azureml:"))
+        if (uri.startswith("azureml:") and not uri.startswith("azureml://")) or arm:
+            # ``Input(path=data.id)``: an asset's ARM id names the asset as ``azureml:name:version``
+            # does (the long form of the CLI v2 reference syntax).
             asset_name, version, label = parse_reference(uri)
-            if kind in MODEL_TYPES:
+            if kind in MODEL_TYPES or (arm and arm["kind"] == "models"):
                 model = self._client.models.get(asset_name, version=version, label=label)
                 return {"local": self._client.models._local_path(model.name, model.version)}, model.id
             data = self._client.data.get(asset_name, version=version, label=label)
@@ -195,11 +231,21 @@ class LocalOrchestrator:
         uploaded = self._client.data._upload(fs, path.resolve().as_posix(), fingerprint(path.as_posix(), fs))
         return {"uri": uploaded.rstrip("/")}, uploaded
 
-    def output(self, rest: dict[str, Any], job: str, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(the runner's spec, the REST output) for one job output, at the default path unless given."""
+    def output(
+        self, rest: dict[str, Any], job: str, name: str, default_datastore: str | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(the runner's spec, the REST output) for one job output, at the default path unless given.
+
+        Output path expressions are expanded as the service does; a pipeline step's ``${{name}}``
+        (``job`` is empty then) waits for the step's own job name, given when the step starts.
+        """
         kind = rest.get("jobOutputType") or rest.get("job_output_type") or rest.get("type") or "uri_folder"
         uri = rest.get("uri")
         if uri:
+            values = {"output_name": name, "default_datastore": default_datastore or DEFAULT_DATASTORE}
+            if job:
+                values["name"] = job
+            uri = expand_output_path(str(uri), values)
             datastore = parse_datastore_uri(str(uri))
             if datastore is None:
                 raise LocalBackendUnsupportedError(
@@ -210,3 +256,9 @@ class LocalOrchestrator:
         else:
             uri = default_output_uri(self.output_prefix(), job, name)
         return {"type": kind, "uri": uri}, {**rest, "uri": uri}
+
+
+def _is_anonymous(environment: Any) -> bool:
+    from azure.ai.ml.constants._common import ANONYMOUS_ENV_NAME
+
+    return environment.name == ANONYMOUS_ENV_NAME

@@ -1,0 +1,42 @@
+"""What the notebooks show: no SDK notices that are not the reader's concern, no cut table cells.
+
+Applied once, when the package is imported (the notebooks import it in their first cells), rather
+than in every notebook:
+
+- The Azure ML SDK logs "Class X: This is an experimental class, and may change at any time" the
+  first time an experimental entity is built (``azure/ai/ml/_utils/_experimental.py``): registries,
+  their region details, a job's auto-delete settings... A notebook that builds one would print a
+  dozen of these lines; they say nothing about what the notebook does, on Azure or locally. A
+  filter on the SDK's own logger drops exactly those records; every other SDK warning still shows.
+- In a Jupyter kernel, pandas shows every column and each cell in full (its default cuts a cell at
+  50 characters with "..."): the book's tables hold sentences (practices, gaps, role lists).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+EXPERIMENTAL_LOGGER = "azure.ai.ml._utils._experimental"
+# The link every experimental class or method notice of the SDK ends with.
+EXPERIMENTAL_NOTICE = "aka.ms/azuremlexperimental"
+
+
+class ExperimentalNoticeFilter(logging.Filter):
+    """Drops the SDK's "experimental class/method" notices, and nothing else."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return EXPERIMENTAL_NOTICE not in record.getMessage()
+
+
+def configure(notebook: bool | None = None) -> None:
+    """Install the filter (once) and, in a Jupyter kernel (or when ``notebook``), pandas' display."""
+    logger = logging.getLogger(EXPERIMENTAL_LOGGER)
+    if not any(isinstance(f, ExperimentalNoticeFilter) for f in logger.filters):
+        logger.addFilter(ExperimentalNoticeFilter())
+    # Only in a kernel: the job runner imports this package too, and must not pay for pandas.
+    if notebook if notebook is not None else "ipykernel" in sys.modules:
+        import pandas as pd
+
+        pd.set_option("display.max_colwidth", None)
+        pd.set_option("display.max_columns", None)

@@ -1,0 +1,151 @@
+"""Warm job processes: a job's ``python`` forked from a server that has imported the workload's
+libraries behaves as a separate ``python`` process would (see accelerator/local/_execution/_warm.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from accelerator.local._execution._warm import SETTING, WarmServer, parse_command_line
+
+SCRIPT = """\
+import os, sys
+print("warm" if os.environ.get("WARM_SERVER") == str(os.getppid()) else "cold")
+print("argv", sys.argv)
+print("name", __name__)
+print("cwd", os.getcwd())
+print("path0", sys.path[0])
+print("variable", os.environ.get("JOB_VARIABLE"))
+print("stdin", sys.stdin.read().strip())
+print("to stderr", file=sys.stderr)
+sys.exit(int(sys.argv[1]))
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarmServer]:
+    warm = WarmServer(tmp_path_factory.mktemp("warm"))
+    warm.start()
+    yield warm
+    warm.stop()
+    assert warm.process is not None and warm.process.poll() is not None
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "job.py").write_text(SCRIPT)
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "tool.py").write_text(
+        "import sys\nprint('module', __name__, sys.argv[1:])\nraise SystemExit('bad input: no rows')\n"
+    )
+    return tmp_path
+
+
+def _run(server: WarmServer, workdir: Path, line: str, **env: str) -> subprocess.CompletedProcess[str]:
+    assert server.process is not None
+    variables = {"JOB_VARIABLE": "from-the-job", "WARM_SERVER": str(server.process.pid), **env}
+    environment = server.environment({**os.environ, **variables})
+    return subprocess.run(
+        ["/bin/bash", "-c", line],
+        cwd=workdir,
+        env=environment,
+        input="the job's stdin\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_a_script_runs_as_python_would(server: WarmServer, workdir: Path) -> None:
+    result = _run(server, workdir, "python job.py 0 --flag 'two words'")
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0, result.stderr
+    assert lines[0] == "warm"  # forked by the server
+    assert lines[1:] == [
+        "argv ['job.py', '0', '--flag', 'two words']",
+        "name __main__",
+        f"cwd {workdir}",
+        f"path0 {workdir}",
+        "variable from-the-job",
+        "stdin the job's stdin",
+    ]
+    assert result.stderr == "to stderr\n"
+
+
+def test_exit_codes_and_errors_are_the_scripts(server: WarmServer, workdir: Path) -> None:
+    assert _run(server, workdir, "python job.py 3").returncode == 3
+    failed = _run(server, workdir, "python -c 'import sys; print(sys.argv); 1/0' extra")
+    assert failed.returncode == 1
+    assert failed.stdout == "['-c', 'extra']\n"
+    assert "ZeroDivisionError: division by zero" in failed.stderr
+    module = _run(server, workdir, "python -m pkg.tool a b")
+    assert module.stdout == "module __main__ ['a', 'b']\n"
+    assert module.stderr == "bad input: no rows\n" and module.returncode == 1
+
+
+def test_what_the_server_does_not_emulate_runs_cold(server: WarmServer, workdir: Path) -> None:
+    result = _run(server, workdir, "python -X utf8 job.py 0")
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[0] == "cold"
+    assert parse_command_line(["-X", "utf8", "job.py"]) is None
+    assert parse_command_line(["-u", "job.py", "-X"]) == {
+        "script": "job.py",
+        "args": ["-X"],
+        "unbuffered": True,
+    }
+
+
+def test_turned_off_every_python_is_cold(server: WarmServer, workdir: Path) -> None:
+    result = _run(server, workdir, "python job.py 0", **{SETTING: "0"})
+    assert result.stdout.splitlines()[0] == "cold"
+
+
+def test_children_do_not_share_random_state(server: WarmServer, workdir: Path) -> None:
+    line = "python -c 'import numpy, random; print(numpy.random.random(), random.random())'"
+    first, second = (_run(server, workdir, line).stdout for _ in range(2))
+    assert first != second
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+def test_a_stopped_python_stops_its_script(server: WarmServer, workdir: Path, how: int) -> None:
+    shim = subprocess.Popen(
+        [
+            str(server.bin / "python"),
+            "-c",
+            "import os, time; print(os.getpid(), flush=True); time.sleep(600)",
+        ],
+        cwd=workdir,
+        env=server.environment(dict(os.environ)),
+        stdout=subprocess.PIPE,
+    )
+    assert shim.stdout is not None
+    child = psutil.Process(int(shim.stdout.readline()))
+    assert child.ppid() == server.process.pid  # forked by the server, not exec'd by the shim
+    os.kill(shim.pid, how)
+    shim.wait(timeout=30)
+    child.wait(timeout=30)  # gone with the python that ran it
+    assert shim.returncode == -how
+
+
+def test_the_server_goes_when_its_runner_is_killed(tmp_path: Path) -> None:
+    # A runner stand-in that starts a server, then is killed with SIGKILL: nothing may survive it.
+    code = (
+        "import sys, time; from pathlib import Path\n"
+        "from accelerator.local._execution._warm import WarmServer\n"
+        f"w = WarmServer(Path({str(tmp_path)!r})); w.start()\n"
+        "print(w.process.pid, flush=True); time.sleep(600)\n"
+    )
+    runner = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    assert runner.stdout is not None
+    server = psutil.Process(int(runner.stdout.readline()))
+    runner.kill()
+    runner.wait()
+    server.wait(timeout=30)
