@@ -14,6 +14,7 @@ from accelerator import _display
 _EXPORTS = {
     "AzureLoginError": "accelerator._connect",
     "connect": "accelerator._connect",
+    "connect_registry": "accelerator._connect",
     "find_azure_settings": "accelerator._connect",
     "resolve_backend": "accelerator._connect",
     "DRIFT_SCENARIOS": "accelerator.data",

@@ -149,6 +149,11 @@ def run_book(
         from accelerator.local._scheduling._scheduler import stop
 
         stop(store.resolve())
+        # Week 11 leaves prod's endpoint serving for week 12: no process outlives the run; the
+        # endpoint starts again on its next invoke.
+        from accelerator.local import stop_endpoints
+
+        stop_endpoints(store)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,3 +17,7 @@ def fresh_store(tmp_path, monkeypatch):
     from accelerator.local._scheduling._scheduler import stop
 
     stop(store)
+    # Week 11 leaves prod's endpoint serving (for week 12): nothing may outlive the test.
+    from accelerator.local import stop_endpoints
+
+    stop_endpoints(store)

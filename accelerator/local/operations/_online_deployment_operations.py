@@ -35,7 +35,12 @@ from accelerator.local._store import read_record, write_record
 from accelerator.local._validation import check_name
 from accelerator.local._vm_sizes import check_count, check_deployment_sku
 from accelerator.local.operations._base import LocalOperations
-from accelerator.local.operations._deployment_scoring import registered_model, scoring_code
+from accelerator.local.operations._deployment_scoring import (
+    model_files,
+    model_reference,
+    registered_model,
+    scoring_code,
+)
 from accelerator.local.operations._operation_orchestrator import LocalOrchestrator
 
 _MLFLOW_SCORER = Path(__file__).resolve().parents[1] / "_local_endpoints" / "mlflow_score.py"
@@ -81,12 +86,10 @@ class OnlineDeploymentOperations(LocalOperations):
         stop. A definition that cannot serve is reported, and the previous one keeps serving."""
         path = _deployments.record_path(folder, deployment.name)
         previous = read_record(path, _deployments.REQUIRED) if path.is_file() else None
-        model_name, model_version, model_dir, model_type = self._model(
-            deployment.model, folder, deployment.name
-        )
+        reference, model_dir, model_type = self._model(deployment.model, folder, deployment.name)
         try:
             return self._serve(
-                deployment, folder, path, previous, model_name, model_version, model_dir, model_type
+                deployment, folder, path, previous, reference, model_dir, model_type
             )
         except BaseException:
             shutil.rmtree(model_dir.parent.parent, ignore_errors=True)  # this attempt's model copy
@@ -100,8 +103,7 @@ class OnlineDeploymentOperations(LocalOperations):
         folder: Path,
         path: Path,
         previous: dict[str, Any] | None,
-        model_name: str,
-        model_version: str,
+        reference: str,
         model_dir: Path,
         model_type: str,
     ) -> LROPoller[OnlineDeployment]:
@@ -132,7 +134,7 @@ class OnlineDeploymentOperations(LocalOperations):
         record.update(
             name=deployment.name,
             endpoint_name=deployment.endpoint_name,
-            model=f"{model_name}:{model_version}",
+            model=reference,
             model_dir=str(model_dir),
             code=code,
             scoring_script=script,
@@ -170,18 +172,18 @@ class OnlineDeploymentOperations(LocalOperations):
             _remove_model_copy(folder, deployment.name, Path(previous["model_dir"]))
         return completed(self.get(deployment.name, deployment.endpoint_name))
 
-    def _model(self, model: Any, folder: Path, deployment: str) -> tuple[str, str, Path, str]:
+    def _model(self, model: Any, folder: Path, deployment: str) -> tuple[str, Path, str]:
         """The registered model's files, copied under ``models/<deployment>/<copy>/<name>/<version>``:
         a fresh copy per update, so the server still running keeps its files until it stops."""
         registered = registered_model(self._client, model, ErrorTarget.ONLINE_DEPLOYMENT)
-        source = Path(self._client.models._local_path(registered.name, registered.version))
+        source = model_files(self._client, registered)
         root = folder / "models" / deployment / uuid.uuid4().hex[:12]
         target = root / registered.name / str(registered.version) / source.name
         # As on Azure, a folder model is AZUREML_MODEL_DIR/<folder>/..., a single-file one
         # AZUREML_MODEL_DIR/<file>.
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(source, target) if source.is_dir() else shutil.copy2(source, target)
-        return registered.name, str(registered.version), target.parent, registered.type
+        return model_reference(registered), target.parent, registered.type
 
     def get(self, name: str, endpoint_name: str, *, local: bool = False) -> ManagedOnlineDeployment:
         path = _deployments.record_path(self._endpoint_dir(endpoint_name), name)
@@ -201,7 +203,7 @@ class OnlineDeploymentOperations(LocalOperations):
         deployment = ManagedOnlineDeployment(
             name=name,
             endpoint_name=endpoint_name,
-            model=f"azureml:{record['model']}",
+            model=_shown(record["model"]),
             code_configuration=code_configuration,
             environment=record.get("environment") if code_configuration else None,
             instance_type=record.get("instance_type"),
@@ -271,6 +273,11 @@ def _remove_model_copy(folder: Path, deployment: str, model_dir: Path) -> None:
     copy = model_dir.parent.parent
     if copy.parent == root:
         shutil.rmtree(copy, ignore_errors=True)
+
+
+def _shown(model: str) -> str:
+    """A registry model keeps its ``azureml://registries/...`` id; a workspace one ``azureml:n:v``."""
+    return model if model.startswith("azureml://") else f"azureml:{model}"
 
 
 def _data_collector(settings: dict[str, Any] | None) -> DataCollector | None:
