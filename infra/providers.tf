@@ -32,3 +32,10 @@ provider "azurerm" {
     }
   }
 }
+
+# The same login as azurerm (ARM_USE_OIDC, ARM_CLIENT_ID, ARM_TENANT_ID, ARM_SUBSCRIPTION_ID, and
+# ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID on Azure DevOps), and the same rule: never register
+# resource providers.
+provider "azapi" {
+  skip_provider_registration = true
+}
