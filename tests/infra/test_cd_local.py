@@ -118,6 +118,7 @@ def test_the_cd_workflow_runs_on_the_local_backend(local_store, tmp_path):
     # The prerequisites: the book's notebooks before the first step's, in order, on the fresh store.
     book = [path.stem for path in notebooks_in_order()]
     first = Path(steps[0].notebook).stem
+    (tmp_path / "prerequisites").mkdir()
     for name in book[: book.index(first)]:
         execute(NOTEBOOKS / f"{name}.ipynb", tmp_path / "prerequisites" / f"{name}.ipynb")
 
