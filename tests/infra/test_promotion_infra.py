@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -236,3 +237,32 @@ def test_the_function_package_is_reproducible_and_complete(tmp_path):
     assert not [name for name in names if "__pycache__" in name or "/tests/" in name]
     host = json.loads(zipfile.ZipFile(first).read("host.json"))
     assert host["version"] == "2.0" and "ExtensionBundle" in host["extensionBundle"]["id"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "weakened", "check"),
+    [
+        (
+            "  shared_access_key_enabled         = false",
+            "  shared_access_key_enabled         = true",
+            "CKV2_AZURE_40",
+        ),
+        (
+            '  min_tls_version                   = "TLS1_2"',
+            '  min_tls_version                   = "TLS1_0"',
+            "CKV_AZURE_44",
+        ),
+    ],
+)
+def test_weakening_the_function_storage_fails_the_scan(checkov_gate, tmp_path, setting, weakened, check):
+    """prod's scan covers the retraining route: its storage with shared keys or old TLS fails it."""
+    infra = tmp_path / "infra"
+    shutil.copytree(INFRA, infra, ignore=shutil.ignore_patterns(".terraform*", "*.tfplan", ".build"))
+    retraining = infra / "retraining.tf"
+    text = retraining.read_text()
+    assert text.count(setting) == 1, setting
+    retraining.write_text(text.replace(setting, weakened))
+    result = checkov_gate(infra, "prod")
+    assert result.returncode != 0, result.stdout[-3000:]
+    assert f"Check: {check}:" in result.stdout
+    assert "FAILED for resource: azurerm_storage_account.retraining" in result.stdout
