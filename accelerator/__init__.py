@@ -12,6 +12,7 @@ from typing import Any
 _EXPORTS = {
     "AzureLoginError": "accelerator._connect",
     "connect": "accelerator._connect",
+    "connect_registry": "accelerator._connect",
     "find_azure_settings": "accelerator._connect",
     "resolve_backend": "accelerator._connect",
     "DRIFT_SCENARIOS": "accelerator.data",

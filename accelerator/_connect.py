@@ -218,3 +218,28 @@ def connect(
         resource_group_name=settings.resource_group,
         workspace_name=settings.workspace_name,
     )
+
+
+def connect_registry(
+    name: str | None = None,
+    backend: str | None = None,
+    *,
+    project: str | None = None,
+    credential: Any = None,
+) -> Any:
+    """The ``MLClient`` of the project's registry (``mlr-<project>`` unless ``name`` is given).
+
+    The same rule as ``connect``: ``backend="azure"`` gives ``MLClient(credential,
+    registry_name=name)`` (a registry client needs no subscription or resource group);
+    ``backend="local"`` gives ``LocalMLClient(registry_name=name)`` on the local store. Its
+    ``models``, ``environments`` and ``components`` act on the registry.
+    """
+    registry = name or naming.registry_name(project)
+    chosen = resolve_backend(backend, "dev")
+    if chosen == "local":
+        return LocalMLClient(registry_name=registry)
+    from azure.ai.ml import MLClient
+
+    credential = credential or default_credential()
+    check_credential(credential)
+    return MLClient(credential, registry_name=registry)

@@ -104,8 +104,15 @@ def run_book(store: Path, output: Path | None = None) -> Iterator[tuple[Path, fl
     os.environ["ACCELERATOR_BACKEND"] = "local"
     if output:
         output.mkdir(parents=True, exist_ok=True)
-    for path in notebooks_in_order():
-        yield path, execute(path, (output / path.name) if output else path)
+    try:
+        for path in notebooks_in_order():
+            yield path, execute(path, (output / path.name) if output else path)
+    finally:
+        # Week 11 leaves prod's endpoint serving for week 12: no process outlives the run; the
+        # endpoint starts again on its next invoke.
+        from accelerator.local import stop_endpoints
+
+        stop_endpoints(store)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ _EXPORTS = {
     "LocalBackendUnsupportedError": "accelerator.local._exceptions",
     "LocalMLClient": "accelerator.local._ml_client",
     "default_home": "accelerator._home",
+    "stop_endpoints": "accelerator.local._local_endpoints._shutdown",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -40,6 +40,7 @@ from accelerator.local.operations import (
     ModelOperations,
     OnlineDeploymentOperations,
     OnlineEndpointOperations,
+    RegistryModelOperations,
     RegistryOperations,
     WorkspaceOperations,
 )
@@ -106,6 +107,11 @@ class LocalMLClient:
         self.batch_deployments = BatchDeploymentOperations(self._scope, self)
         for group in _NOT_YET:
             setattr(self, group, _NotYetSupported(group))
+        if self._scope.in_registry:
+            # As MLClient(credential, registry_name=...): models, environments and components act
+            # on the registry (its environments and components through the same versioned records).
+            self._scope.require_registry()
+            self.models = RegistryModelOperations(self._scope)  # type: ignore[assignment]
 
     @property
     def subscription_id(self) -> str:
@@ -118,6 +124,10 @@ class LocalMLClient:
     @property
     def workspace_name(self) -> str | None:
         return self._scope.workspace_name
+
+    @property
+    def registry_name(self) -> str | None:
+        return self._scope.registry_name
 
     @property
     def home(self) -> Path:
@@ -166,6 +176,8 @@ class LocalMLClient:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{item}'")
 
     def __repr__(self) -> str:
+        if self._scope.in_registry:
+            return f"LocalMLClient(registry_name='{self.registry_name}')"
         return (
             f"LocalMLClient(subscription_id='{self.subscription_id}', "
             f"resource_group_name='{self.resource_group_name}', workspace_name='{self.workspace_name}')"

@@ -52,6 +52,46 @@ class LocalScope:
             )
         return folder
 
+    @property
+    def in_registry(self) -> bool:
+        """A registry client (``MLClient(credential, registry_name=...)``): assets live in the registry."""
+        return bool(self.registry_name) and not self.workspace_name
+
+    def registry_dir(self, name: str | None = None) -> Path:
+        return self.registries_root / (name or self.registry_name or "")
+
+    def require_registry(self, name: str | None = None) -> Path:
+        """The folder of a registry; the service's not-found error if it was never created."""
+        name = name or self.registry_name
+        if not name:
+            raise ValueError("This client is not bound to a registry: pass registry_name when creating it.")
+        folder = self.registry_dir(name)
+        if not (folder / "registry.yaml").is_file():
+            raise not_found(
+                "Registry",
+                name,
+                "the local backend",
+                "Create it first: run notebooks/05_create_workspaces.ipynb.",
+            )
+        return folder
+
+    def asset_home(self) -> Path:
+        """Where the versioned assets of this client live: its registry's folder or its workspace's."""
+        return self.require_registry() if self.in_registry else self.require_workspace()
+
+    def where(self) -> str:
+        """The container of this client's assets, as the service names it in errors."""
+        if self.in_registry:
+            return f"registry '{self.registry_name}'"
+        return f"workspace '{self.workspace_name}'"
+
+    def asset_id(self, kind: str, name: str, version: str) -> str:
+        """A version's id: ``azureml://registries/<r>/<kind>/<n>/versions/<v>`` in a registry (the form
+        the SDK gives registry assets), the ARM id in a workspace."""
+        if self.in_registry:
+            return f"azureml://registries/{self.registry_name}/{kind}/{name}/versions/{version}"
+        return self.arm_id("workspaces", self.workspace_name or "", kind, name, "versions", str(version))
+
     def arm_id(self, *parts: str, resource_group: str | None = None) -> str:
         """An Azure Resource Manager id shaped like the ones Azure ML returns."""
         base = (

@@ -12,4 +12,8 @@ def fresh_store(tmp_path, monkeypatch):
     # A kernel inherits this process's environment: no MLflow settings left by other tests.
     for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID"):
         monkeypatch.delenv(variable, raising=False)
-    return store
+    yield store
+    # Week 11 leaves prod's endpoint serving (for week 12): nothing may outlive the test.
+    from accelerator.local import stop_endpoints
+
+    stop_endpoints(store)

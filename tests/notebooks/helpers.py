@@ -23,6 +23,7 @@ ORDER = [
     "09_training_pipeline",
     "10_deploy_online",
     "10b_score_in_batch",
+    "11_promote_to_test_and_prod",
 ]
 SANITIZE = Path(__file__).resolve().parents[1] / "nbval_sanitize.cfg"
 

@@ -79,6 +79,19 @@ def test_training_takes_its_parameters(fresh_store, tmp_path):
         )
     assert raised.value.ename == "PrerequisiteError"
     assert "run 10_deploy_online.ipynb first" in raised.value.evalue
+    # Promotion finds the champion but not the scoring environment it deploys with.
+    with pytest.raises(PapermillExecutionError) as raised:
+        run("11_promote_to_test_and_prod", tmp_path, project="fares", model_name="fares-model")
+    assert raised.value.ename == "PrerequisiteError"
+    assert "run 10_deploy_online.ipynb first" in raised.value.evalue
+
+
+def test_an_unknown_promotion_stage_stops_before_anything_runs(fresh_store, tmp_path):
+    with pytest.raises(PapermillExecutionError) as raised:
+        run("11_promote_to_test_and_prod", tmp_path, stage="staging")
+    assert raised.value.ename == "ValueError"
+    assert "stage must be all, test or prod, not 'staging'" in raised.value.evalue
+    assert not (fresh_store / "workspaces").exists()
 
 
 def test_a_margin_out_of_range_stops_before_anything_runs(fresh_store, tmp_path):

@@ -13,6 +13,7 @@ LATER = [
     "09_training_pipeline",
     "10_deploy_online",
     "10b_score_in_batch",
+    "11_promote_to_test_and_prod",
 ]
 
 

@@ -6,11 +6,31 @@ import pytest
 from helpers import ORDER, outputs_of, processes_of, run, text_of
 from papermill.exceptions import PapermillExecutionError
 
-from tools.notebooks import notebooks_in_order
+from accelerator import connect
+from accelerator.local import stop_endpoints
+from tools.notebooks import NOTEBOOKS, notebooks_in_order
 
 # What these notebooks show depends on the registry they find: on a second run the champion is the
 # model the first run promoted. They are checked for what a rerun must do instead of for equal outputs.
-STATEFUL = {"09_training_pipeline"}
+STATEFUL = {"09_training_pipeline", "11_promote_to_test_and_prod"}
+REGISTRY_MODEL = "azureml://registries/mlr-taxi/models/taxi-fare/versions/"
+
+
+def _trip_request() -> str:
+    """One trip as a scoring request, with the workload's own features."""
+    import json
+    import sys
+
+    from accelerator.data import generate_trips
+
+    sys.path.insert(0, str(NOTEBOOKS / "workloads" / "taxi_fare" / "src"))
+    try:
+        import features
+    finally:
+        sys.path.pop(0)
+    frame, _ = features.engineer_features(generate_trips(3, seed=1))
+    columns = list(features.FEATURE_COLUMNS)
+    return json.dumps({"input_data": {"columns": columns, "data": frame[columns].values.tolist()}})
 
 
 def test_toc_lists_the_notebooks_in_order():
@@ -47,7 +67,6 @@ def test_notebooks_run_in_order_then_again(fresh_store, tmp_path):
     assert "traffic {'blue': 0, 'green': 100}: 50 requests, all answered" in deploying
     assert "deployments now: ['green']" in deploying
     assert "distinct trips in green's requests: 200" in deploying  # collected for monitoring
-    assert not processes_of(fresh_store)  # the endpoint is deleted: nothing keeps running
     scoring = text_of(first["10b_score_in_batch"])
     assert "partner-feed.csv: missing feature(s) distance." in scoring
     assert "7 of 8 files scored, 10500 trips" in scoring  # the bad file is within the threshold
@@ -56,6 +75,43 @@ def test_notebooks_run_in_order_then_again(fresh_store, tmp_path):
         run("10b_score_in_batch", tmp_path / "strict", error_threshold=0)
     assert raised.value.ename == "JobException"
     assert "more than the error threshold of 0" in raised.value.evalue
+    promoting = text_of(first["11_promote_to_test_and_prod"])
+    assert "gate decision                               PROMOTE" in promoting
+    assert "training data                          taxi-trips:2" in promoting
+    assert "refused: taxi-fare:1 is not the champion" in promoting
+    assert f"model: {REGISTRY_MODEL}2" in promoting
+    assert "same files as dev: True" in promoting and "tags kept: True" in promoting
+    assert f"test serves: {REGISTRY_MODEL}2" in promoting
+    assert "9 acceptance tests on taxi-fare-test:" in promoting and "failed:" not in promoting
+    assert "approved by Sam Patel, Team lead" in promoting
+    assert "refused: Alex Morgan may not approve" in promoting
+    assert f"prod before this release: {REGISTRY_MODEL}1" in promoting
+    assert "traffic {'blue': 0, 'green': 100}: 50 requests, all answered" in promoting
+    assert f"prod serves: {REGISTRY_MODEL}2" in promoting
+    assert "one sha256 of the model files: True" in promoting
+    assert "test and prod deploy the registry's version: True" in promoting
+    assert "jobs in test and prod: 0" in promoting
+    assert "models registered in test and prod: 0" in promoting
+    assert f"rolled back: green serves {REGISTRY_MODEL}1, answers 200" in promoting
+    assert f"and forward again: {REGISTRY_MODEL}2" in promoting
+    assert "collects: ['request', 'response']" in promoting
+    # Week 11 leaves prod serving for week 12 and nothing else: the test endpoints are gone.
+    prod = connect("prod", "local")
+    assert [e.name for e in prod.online_endpoints.list()] == ["taxi-fare-prod"]
+    assert not list(connect("test", "local").online_endpoints.list())
+    assert processes_of(fresh_store)
+    stop_endpoints(fresh_store)  # what the book's run does at its end
+    assert not processes_of(fresh_store)  # nothing keeps running
+    # ... and prod serves again on its next call.
+    request = tmp_path / "request.json"
+    request.write_text(_trip_request())
+    assert '"predictions"' in prod.online_endpoints.invoke("taxi-fare-prod", request_file=str(request))
+    stop_endpoints(fresh_store)
+    # The pipeline's prod stage: a reviewer outside the RACI is refused, and so is no reviewer.
+    for approver in ("Tom Becker", None):
+        with pytest.raises(PapermillExecutionError) as raised:
+            run("11_promote_to_test_and_prod", tmp_path / "refused", stage="prod", approver=approver)
+        assert raised.value.ename == "ApprovalRefused"
 
     # Run twice in a row: nothing fails, nothing is registered twice, and every output is the
     # same (what nbval and `make book` rely on).
@@ -75,4 +131,10 @@ def test_notebooks_run_in_order_then_again(fresh_store, tmp_path):
     assert "PROMOTE" not in retraining
     assert retraining.count("BLOCK: challenger vs champion v2") == 3
     assert "versions: [1, 2]; champion: version 2" in retraining
+    # Promotion again: the registry has the version, prod already serves it; rollback still works.
+    promoting = text_of(again["11_promote_to_test_and_prod"])
+    assert "same files as dev: True" in promoting
+    assert f"green already serves {REGISTRY_MODEL}2: nothing to release" in promoting
+    assert f"rolled back: green serves {REGISTRY_MODEL}1, answers 200" in promoting
+    stop_endpoints(fresh_store)
     assert not processes_of(fresh_store)

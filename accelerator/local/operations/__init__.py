@@ -11,6 +11,7 @@ from accelerator.local.operations._job_operations import JobOperations
 from accelerator.local.operations._model_operations import ModelOperations
 from accelerator.local.operations._online_deployment_operations import OnlineDeploymentOperations
 from accelerator.local.operations._online_endpoint_operations import OnlineEndpointOperations
+from accelerator.local.operations._registry_model_operations import RegistryModelOperations
 from accelerator.local.operations._registry_operations import RegistryOperations
 from accelerator.local.operations._workspace_operations import WorkspaceOperations
 
@@ -26,6 +27,7 @@ __all__ = [
     "ModelOperations",
     "OnlineDeploymentOperations",
     "OnlineEndpointOperations",
+    "RegistryModelOperations",
     "RegistryOperations",
     "WorkspaceOperations",
 ]

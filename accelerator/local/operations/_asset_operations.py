@@ -25,7 +25,7 @@ class VersionedAssetOperations(LocalOperations):
 
     @property
     def _records(self) -> VersionedRecords:
-        return VersionedRecords(self._scope.require_workspace() / self._folder)
+        return VersionedRecords(self._scope.asset_home() / self._folder)
 
     def _resolve_version(self, name: str, version: str | None) -> str:
         """Check the version; Azure ML auto-increments a missing one. Call with the name's lock held."""
@@ -43,7 +43,7 @@ class VersionedAssetOperations(LocalOperations):
                 )
             record = self._records.latest(name)
             if record is None:
-                raise not_found(self._kind, name, f"workspace '{self._scope.workspace_name}'")
+                raise not_found(self._kind, name, self._scope.where())
             return self._entity(record)
         if not version:
             raise validation_error(
@@ -51,7 +51,7 @@ class VersionedAssetOperations(LocalOperations):
             )
         record = self._records.get(name, str(version))
         if record is None:
-            raise not_found(self._kind, f"{name}:{version}", f"workspace '{self._scope.workspace_name}'")
+            raise not_found(self._kind, f"{name}:{version}", self._scope.where())
         return self._entity(record)
 
     def list(self, name: str | None = None, *, list_view_type: Any = None) -> ItemPaged[Any]:
@@ -66,12 +66,5 @@ class VersionedAssetOperations(LocalOperations):
 
     def _entity(self, record: dict[str, Any]) -> Any:
         entity = self._loader(io.StringIO(yaml.safe_dump(record["entity"])))
-        entity._id = self._scope.arm_id(
-            "workspaces",
-            self._scope.workspace_name or "",
-            self._folder,
-            record["name"],
-            "versions",
-            str(record["version"]),
-        )
+        entity._id = self._scope.asset_id(self._folder, record["name"], str(record["version"]))
         return entity

@@ -25,7 +25,7 @@ from accelerator.local._poller import completed
 from accelerator.local._store import read_record, write_record
 from accelerator.local._validation import check_name
 from accelerator.local.operations._base import LocalOperations
-from accelerator.local.operations._deployment_scoring import registered_model, scoring_code
+from accelerator.local.operations._deployment_scoring import model_reference, registered_model, scoring_code
 from accelerator.local.operations._operation_orchestrator import LocalOrchestrator
 
 _MLFLOW_SCORER = Path(__file__).resolve().parents[1] / "_local_endpoints" / "mlflow_batch_score.py"
@@ -82,7 +82,7 @@ class BatchDeploymentOperations(LocalOperations):
         deployment._to_rest_object(location="local")  # the SDK's own checks and serialisation
         settings = _settings(deployment)
         registered = registered_model(self._client, deployment.model, ErrorTarget.BATCH_DEPLOYMENT)
-        model, model_type = f"{registered.name}:{registered.version}", registered.type
+        model, model_type = model_reference(registered), registered.type
         compute = self._orchestrator.compute(deployment.compute)
         if not compute or compute in ("local", "serverless"):
             raise validation_error(
@@ -172,6 +172,8 @@ class BatchDeploymentOperations(LocalOperations):
         return deployment
 
     def _model_id(self, model: str) -> str:
+        if model.startswith("azureml://registries/"):
+            return model
         name, _, version = model.partition(":")
         return self._scope.arm_id(
             "workspaces", self._scope.workspace_name or "", "models", name, "versions", version

@@ -217,7 +217,7 @@ class BatchEndpointOperations(LocalOperations):
             code=spec["code"],
             environment=spec["environment"],
             compute=spec["compute"],
-            inputs={"input": data, "model": Input(type=spec["model_type"], path=f"azureml:{spec['model']}")},
+            inputs={"input": data, "model": Input(type=spec["model_type"], path=_model_path(spec["model"]))},
             outputs={"score": score},
             environment_variables=spec.get("environment_variables") or {},
         )
@@ -262,3 +262,8 @@ def _single_input(input: Any, inputs: dict[str, Any] | None) -> Input:
             ErrorTarget.BATCH_ENDPOINT,
         )
     return data
+
+
+def _model_path(model: str) -> str:
+    """A registry model is named by its id; a workspace model as ``azureml:<name>:<version>``."""
+    return model if model.startswith("azureml://registries/") else f"azureml:{model}"

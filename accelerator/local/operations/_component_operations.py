@@ -139,14 +139,9 @@ class ComponentOperations(VersionedAssetOperations):
         }
 
     def _arm_id(self, record: dict[str, Any]) -> str:
-        return "azureml:" + self._scope.arm_id(
-            "workspaces",
-            self._scope.workspace_name or "",
-            "components",
-            record["name"],
-            "versions",
-            str(record["version"]),
-        )
+        """``azureml:<ARM id>`` in a workspace; a registry's ``azureml://registries/...`` id."""
+        found = self._scope.asset_id("components", record["name"], str(record["version"]))
+        return found if found.startswith("azureml://") else "azureml:" + found
 
     def _entity(self, record: dict[str, Any]) -> Any:
         spec = dict(record["entity"])
@@ -155,5 +150,6 @@ class ComponentOperations(VersionedAssetOperations):
             # Stored as the environment version's ARM id; the component schema takes it as azureml:<id>.
             spec["environment"] = "azureml:" + environment
         entity = load_component(io.StringIO(yaml.safe_dump(spec)))
-        entity._id = self._arm_id(record).removeprefix("azureml:")
+        found = self._arm_id(record)
+        entity._id = found if found.startswith("azureml://") else found.removeprefix("azureml:")
         return entity

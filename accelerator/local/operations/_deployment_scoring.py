@@ -7,27 +7,97 @@ script (here the local backend's own, copied into the deployment's folder).
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 from azure.ai.ml.constants import AssetTypes
 from azure.ai.ml.entities import Model
+from azure.ai.ml.entities._assets.asset import Asset
+from azure.ai.ml.exceptions import ErrorTarget, ValidationErrorType
+from azure.core.exceptions import HttpResponseError
 
 from accelerator.local._exceptions import LocalBackendUnsupportedError, validation_error
 from accelerator.local.operations._operation_orchestrator import LocalOrchestrator, parse_reference
 
+_REGISTRY_MODEL = re.compile(
+    r"^azureml://registries/(?P<registry>[^/]+)/models/(?P<name>[^/]+)"
+    r"(?:/versions/(?P<version>[^/]+)|/labels/(?P<label>[^/]+))?/?$"
+)
+
 
 def registered_model(client: Any, model: Any, target: Any) -> Model:
-    """The registered model version a deployment names (``name:version``, ``name@latest``, a Model)."""
+    """The registered model version a deployment names: ``name:version``, ``name@latest``, a Model,
+    or a registry's model (``azureml://registries/<r>/models/<n>/versions/<v>`` or its Model)."""
     if isinstance(model, Model):
-        if not (model.name and model.version):
+        if str(model.id or "").startswith("azureml://registries/"):
+            model = model.id
+        elif not (model.name and model.version):
             raise LocalBackendUnsupportedError("inline models", "Register the model and deploy it by name.")
-        model = f"{model.name}:{model.version}"
+        else:
+            model = f"{model.name}:{model.version}"
+    elif isinstance(model, Asset):
+        # The SDK's OperationOrchestrator.get_asset_arm_id refuses another asset type so.
+        message = f"Unsupported azureml type models for asset: {type(model).__name__} {model.name}"
+        raise validation_error(message, ErrorTarget.ASSET)
     if not isinstance(model, str):
         raise validation_error("(UserError) The deployment needs a model.", target)
+    if model.startswith("azureml://registries/"):
+        return _registry_model(client, model, target)
     name, version, label = parse_reference(model)
     return client.models.get(name, version=version, label=label)
+
+
+def _registry_model(client: Any, reference: str, target: Any) -> Model:
+    """A registry's model, for a workspace in a region the registry replicates to."""
+    from accelerator.local.operations._registry_model_operations import RegistryModelOperations
+    from accelerator.local.operations._sharing import registry_scope
+
+    parsed = _REGISTRY_MODEL.match(reference)
+    if parsed is None:
+        raise validation_error(
+            f"(UserError) '{reference}' is not a registry model id: use "
+            "azureml://registries/<registry>/models/<name>/versions/<version>.",
+            target,
+        )
+    scope = registry_scope(client._scope, parsed["registry"])
+    registry = client.registries.get(parsed["registry"])
+    region = client.workspaces.get().location
+    regions = {registry.location} | {r.location for r in registry.replication_locations or []}
+    if region not in {str(r).replace(" ", "").lower() for r in regions if r}:
+        # The service's answer for an asset of a registry without a replica in the workspace's
+        # region (the message Azure ML gives: "The requested model <id> is not available in region X").
+        raise HttpResponseError(
+            message=f"(UserError) The requested model {reference} is not available in region {region}: "
+            f"registry '{parsed['registry']}' replicates to {', '.join(sorted(regions))}. Add the region "
+            "to the registry's replication_locations, or deploy in a workspace of one of those regions."
+        )
+    if not (parsed["version"] or parsed["label"]):
+        raise validation_error(
+            "Failed to extract version when parsing asset "
+            f"{reference} of type models as arm id. Version must be provided.",
+            ErrorTarget.ASSET,
+            ValidationErrorType.MISSING_FIELD,
+        )
+    return RegistryModelOperations(scope).get(
+        parsed["name"], version=parsed["version"], label=parsed["label"]
+    )
+
+
+def model_files(client: Any, model: Model) -> Path:
+    """Where a resolved model version's files are on this machine (workspace or registry)."""
+    parsed = _REGISTRY_MODEL.match(str(model.id or ""))
+    if parsed:
+        return Path(str(model.path))
+    return Path(client.models._local_path(model.name, model.version))
+
+
+def model_reference(model: Model) -> str:
+    """What a deployment records and shows: the registry id, or ``name:version`` in the workspace."""
+    if str(model.id or "").startswith("azureml://registries/"):
+        return str(model.id)
+    return f"{model.name}:{model.version}"
 
 
 def scoring_code(

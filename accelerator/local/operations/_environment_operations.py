@@ -11,7 +11,7 @@ from azure.ai.ml import operations as sdk_operations
 from azure.ai.ml.entities import Environment
 from azure.ai.ml.exceptions import ErrorTarget
 
-from accelerator.local._exceptions import LocalBackendUnsupportedError, conflict
+from accelerator.local._exceptions import LocalBackendUnsupportedError, conflict, validation_error
 from accelerator.local._store import plain
 from accelerator.local._validation import check_name, to_rest
 from accelerator.local.operations._asset_operations import VersionedAssetOperations
@@ -54,3 +54,30 @@ class EnvironmentOperations(VersionedAssetOperations):
                     )
             self._records.put(environment.name, version, entity)
         return self.get(environment.name, version)
+
+    def share(
+        self, name: str, version: str, *, share_with_name: str, share_with_version: str, registry_name: str
+    ) -> Environment:
+        """Copy an environment version into a registry, as the SDK's ``EnvironmentOperations.share``.
+
+        The definition (image, conda file) is copied with its tags and the source's asset id; a name
+        and version the registry already has are refused with the SDK's message.
+        """
+        from accelerator.local.operations import _sharing
+
+        self.get(name, version)  # the not-found error first
+        record = self._records.get(name, str(version))
+        assert record is not None
+        shared = _sharing.reference(
+            self._scope, "environments", name, str(version), share_with_name, share_with_version
+        )
+        registry = EnvironmentOperations(_sharing.registry_scope(self._scope, registry_name))
+        entity = dict(record["entity"], name=shared.name, version=shared.version)
+        with registry._records.lock(shared.name):
+            if registry._records.get(shared.name, shared.version) is not None:
+                raise validation_error(
+                    "A environment with this name and version already exists in registry", self._target
+                )
+            # The environment YAML has no properties: the source is kept beside the entity.
+            registry._records.put(shared.name, shared.version, entity, source_asset_id=shared.asset_id)
+        return registry.get(shared.name, shared.version)

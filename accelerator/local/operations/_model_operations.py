@@ -184,6 +184,33 @@ class ModelOperations(LocalOperations):
             raise LocalBackendUnsupportedError("models uploaded to a blob default datastore")
         return f"{root}/{parsed.path}", None, uploaded
 
+    def share(
+        self, name: str, version: str, *, share_with_name: str, share_with_version: str, registry_name: str
+    ) -> Model:
+        """Copy a version into a registry, as ``ModelOperations.share`` in the SDK (experimental).
+
+        The files are copied byte for byte; tags, properties and the MLflow flavors go with them, and
+        the registry records the source version's asset id (the ``WorkspaceAssetReference``). A
+        name and version the registry already has are refused, as the SDK refuses them.
+        """
+        from accelerator.local.operations import _sharing
+        from accelerator.local.operations._registry_model_operations import RegistryModelOperations
+
+        model = self.get(name, version)
+        shared = _sharing.reference(
+            self._scope, "models", name, str(version), share_with_name, share_with_version
+        )
+        registry = RegistryModelOperations(_sharing.registry_scope(self._scope, registry_name))
+        source = Path(self._local_path(name, str(version)))
+        entity = {
+            "type": model.type,
+            "description": model.description,
+            "tags": dict(model.tags or {}),
+            "properties": dict(model.properties or {}),
+            "flavors": _mlflow_flavors(source) if model.type == AssetTypes.MLFLOW_MODEL else None,
+        }
+        return registry._publish(shared.name, shared.version, source, entity, source_id=shared.asset_id)
+
     # -- read --------------------------------------------------------------------------------------
 
     def get(self, name: str, version: str | None = None, label: str | None = None) -> Model:
@@ -295,6 +322,20 @@ class ModelOperations(LocalOperations):
             str(version.version),
         )
         return model
+
+
+def _mlflow_flavors(folder: Path) -> dict[str, dict[str, str]] | None:
+    """The flavors of an MLflow model folder, as Azure ML lists them on the model (scalars only)."""
+    import yaml
+
+    mlmodel = folder / "MLmodel"
+    if not mlmodel.is_file():
+        return None
+    flavors = (yaml.safe_load(mlmodel.read_text()) or {}).get("flavors") or {}
+    return {
+        str(flavor): {str(k): str(v) for k, v in (settings or {}).items() if not isinstance(v, (dict, list))}
+        for flavor, settings in flavors.items()
+    }
 
 
 def _all_pages(search: Any, **arguments: Any) -> list[Any]:

@@ -30,7 +30,12 @@ from accelerator.local._poller import completed
 from accelerator.local._store import read_record, write_record
 from accelerator.local._validation import check_name
 from accelerator.local.operations._base import LocalOperations
-from accelerator.local.operations._deployment_scoring import registered_model, scoring_code
+from accelerator.local.operations._deployment_scoring import (
+    model_files,
+    model_reference,
+    registered_model,
+    scoring_code,
+)
 from accelerator.local.operations._operation_orchestrator import LocalOrchestrator
 
 _MLFLOW_SCORER = Path(__file__).resolve().parents[1] / "_local_endpoints" / "mlflow_score.py"
@@ -58,9 +63,7 @@ class OnlineDeploymentOperations(LocalOperations):
             )
         check_name("deployment", deployment.name, ErrorTarget.ONLINE_DEPLOYMENT)
         folder = self._endpoint_dir(deployment.endpoint_name)
-        model_name, model_version, model_dir, model_type = self._model(
-            deployment.model, folder, deployment.name
-        )
+        reference, model_dir, model_type = self._model(deployment.model, folder, deployment.name)
         code, script, environment = scoring_code(
             self._orchestrator,
             deployment,
@@ -89,7 +92,7 @@ class OnlineDeploymentOperations(LocalOperations):
         record.update(
             name=deployment.name,
             endpoint_name=deployment.endpoint_name,
-            model=f"{model_name}:{model_version}",
+            model=reference,
             model_dir=str(model_dir),
             code=code,
             scoring_script=script,
@@ -113,16 +116,16 @@ class OnlineDeploymentOperations(LocalOperations):
             self._client.online_endpoints._write(endpoint)
         return completed(self.get(deployment.name, deployment.endpoint_name))
 
-    def _model(self, model: Any, folder: Path, deployment: str) -> tuple[str, str, Path, str]:
+    def _model(self, model: Any, folder: Path, deployment: str) -> tuple[str, Path, str]:
         """The registered model's files, copied under ``models/<deployment>/<name>/<version>``."""
         registered = registered_model(self._client, model, ErrorTarget.ONLINE_DEPLOYMENT)
-        source = Path(self._client.models._local_path(registered.name, registered.version))
+        source = model_files(self._client, registered)
         root = folder / "models" / deployment
         target = root / registered.name / str(registered.version) / source.name
         if root.exists():
             shutil.rmtree(root)
         shutil.copytree(source, target) if source.is_dir() else shutil.copy2(source, target)
-        return registered.name, str(registered.version), target.parent, registered.type
+        return model_reference(registered), target.parent, registered.type
 
     def get(self, name: str, endpoint_name: str, *, local: bool = False) -> ManagedOnlineDeployment:
         path = _deployments.record_path(self._endpoint_dir(endpoint_name), name)
@@ -132,7 +135,7 @@ class OnlineDeploymentOperations(LocalOperations):
         deployment = ManagedOnlineDeployment(
             name=name,
             endpoint_name=endpoint_name,
-            model=f"azureml:{record['model']}",
+            model=_shown(record["model"]),
             instance_type=record.get("instance_type"),
             instance_count=record.get("instance_count"),
             description=record.get("description"),
@@ -175,6 +178,11 @@ class OnlineDeploymentOperations(LocalOperations):
         }
         self._client.online_endpoints._write(endpoint)
         return completed(None)
+
+
+def _shown(model: str) -> str:
+    """A registry model keeps its ``azureml://registries/...`` id; a workspace one ``azureml:n:v``."""
+    return model if model.startswith("azureml://") else f"azureml:{model}"
 
 
 def _data_collector(settings: dict[str, Any] | None) -> DataCollector | None:

@@ -67,7 +67,8 @@ class LocalOrchestrator:
             raise LocalBackendUnsupportedError(
                 f"code given as '{text.split(':')[0]}:' references", "Give code as a local folder."
             )
-        folder, key = snapshot(self.workspace_dir, text, base_path)
+        # A registry's components keep their code snapshot in the registry, as Azure ML does.
+        folder, key = snapshot(self._scope.asset_home(), text, base_path)
         arm = self._scope.arm_id(
             "workspaces", self._scope.workspace_name or "", "codes", key[:32], "versions", "1"
         )
@@ -84,13 +85,45 @@ class LocalOrchestrator:
                 )
             registered = self._client.environments.create_or_update(environment)
             return registered.id
+        registry_asset = _REGISTRY_ASSET.match(environment)
+        if (
+            registry_asset
+            and (self._scope.registry_dir(registry_asset["registry"]) / "registry.yaml").is_file()
+        ):
+            return self._registry_environment(environment, registry_asset["registry"])
         if environment.startswith("azureml://registries/") or environment.removeprefix("azureml:").startswith(
             "AzureML-"
         ):
             # A curated environment: local jobs run in this machine's Python whatever the image.
             return environment
+        if self._scope.in_registry:
+            # The SDK's OperationOrchestrator refuses the short form in a registry so.
+            raise validation_error(
+                "Use fully qualified name to reference custom environments when creating assets in "
+                "registry. The syntax for fully qualified names is "
+                "azureml://registries/azureml/environments/{env-name}/versions/{version}",
+                ErrorTarget.ASSET,
+            )
         name, version, label = parse_reference(environment)
         return self._client.environments.get(name, version=version, label=label).id
+
+    def _registry_environment(self, environment: str, registry: str) -> str:
+        """An environment of a local registry: it must exist there (Azure ML resolves it so)."""
+        import dataclasses
+
+        from accelerator.local.operations._environment_operations import EnvironmentOperations
+
+        parsed = re.match(
+            r"^azureml://registries/[^/]+/environments/([^/]+)/versions/([^/]+)/?$", environment
+        )
+        if parsed is None:
+            raise validation_error(
+                f"(UserError) '{environment}' is not a registry environment id: use "
+                "azureml://registries/<registry>/environments/<name>/versions/<version>.",
+                ErrorTarget.ENVIRONMENT,
+            )
+        scope = dataclasses.replace(self._scope, workspace_name=None, registry_name=registry)
+        return str(EnvironmentOperations(scope).get(parsed[1], version=parsed[2]).id)
 
     def compute(self, compute: str | None) -> str | None:
         if not compute or compute in ("serverless", "local"):
@@ -128,6 +161,11 @@ class LocalOrchestrator:
             if job_output["path"]:
                 found = f"{found.rstrip('/')}/{job_output['path']}"
             return {"uri": found}, found
+        if uri.startswith("azureml://registries/") and kind in MODEL_TYPES:
+            from accelerator.local.operations._deployment_scoring import model_files, registered_model
+
+            model = registered_model(self._client, uri, ErrorTarget.JOB)
+            return {"local": str(model_files(self._client, model))}, str(model.id)
         datastore = parse_datastore_uri(uri)
         if datastore is not None:
             long = self._scope.datastore_uri(datastore.datastore, datastore.path)
