@@ -24,6 +24,7 @@ from tools.notebooks import NOTEBOOKS, execute, notebooks_in_order
 
 PAPERMILL = Path(sys.executable).with_name("papermill")
 APPROVER_OUTPUT = "steps.approval.outputs.approver"
+REGISTRY_MODEL = "azureml://registries/mlr-taxi/models/taxi-fare/versions/"
 
 
 def release_approver() -> str:
@@ -89,6 +90,12 @@ def local_store(tmp_path, monkeypatch):
     for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID"):
         monkeypatch.delenv(variable, raising=False)
     yield store
+    try:  # the local backend's own shutdown of the endpoints it serves from this store
+        from accelerator.local import stop_endpoints
+
+        stop_endpoints(store)
+    except ImportError:
+        pass
     left = store_processes(store)
     for process in left:
         try:
@@ -115,12 +122,20 @@ def command_for(step: NotebookStep, output: Path) -> list[str]:
 def test_the_cd_workflow_runs_on_the_local_backend(local_store, tmp_path):
     steps = github_notebook_steps(load_github("model-cd.yml"), local_value)
     assert steps, "model-cd.yml has no papermill steps"
-    # The prerequisites: the book's notebooks before the first step's, in order, on the fresh store.
+    # The prerequisites: before each step, the book's notebooks that come before the step's own
+    # and are not steps themselves (weeks 0-8 before week 9, week 10 before week 11), in order, on
+    # the fresh store, as a team has run them before its first release.
     book = [path.stem for path in notebooks_in_order()]
-    first = Path(steps[0].notebook).stem
-    (tmp_path / "prerequisites").mkdir()
-    for name in book[: book.index(first)]:
-        execute(NOTEBOOKS / f"{name}.ipynb", tmp_path / "prerequisites" / f"{name}.ipynb")
+    step_notebooks = {Path(step.notebook).stem for step in steps}
+    prerequisites = tmp_path / "prerequisites"
+    prerequisites.mkdir()
+    done: set[str] = set()
+
+    def prepare(notebook: str) -> None:
+        for name in book[: book.index(notebook)] if notebook in book else []:
+            if name not in done and name not in step_notebooks:
+                execute(NOTEBOOKS / f"{name}.ipynb", prerequisites / f"{name}.ipynb")
+                done.add(name)
 
     evidence = tmp_path / "evidence"
     ran, skipped = [], []
@@ -132,6 +147,7 @@ def test_the_cd_workflow_runs_on_the_local_backend(local_store, tmp_path):
                 stacklevel=1,
             )
             continue
+        prepare(Path(step.notebook).stem)
         output = evidence / Path(step.output).name
         output.parent.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
@@ -159,4 +175,15 @@ def test_the_cd_workflow_runs_on_the_local_backend(local_store, tmp_path):
     assert "PROMOTE: challenger vs no champion" in training
     assert "BLOCK: challenger vs champion v1" in training
     assert "versions: [1, 2]; champion: version 2" in training
+    if "11_promote_to_test_and_prod:test" in outputs:
+        # Week 11's test stage: the champion shared to the registry, test serving it from there,
+        # the acceptance tests passed.
+        promoting = outputs["11_promote_to_test_and_prod:test"]
+        assert f"test serves: {REGISTRY_MODEL}2" in promoting
+        assert "9 acceptance tests on taxi-fare-test:" in promoting and "failed:" not in promoting
+    if "11_promote_to_test_and_prod:prod" in outputs:
+        # The prod stage, approved by the reviewer the workflow passes: prod serves the registry's model.
+        releasing = outputs["11_promote_to_test_and_prod:prod"]
+        assert f"approved by {release_approver()}" in releasing
+        assert f"prod serves: {REGISTRY_MODEL}2" in releasing
     assert sorted(path.name for path in evidence.iterdir()) == sorted(Path(s.output).name for s, _ in ran)
