@@ -30,9 +30,8 @@ REGISTRY_MODEL = "azureml://registries/mlr-taxi/models/taxi-fare/versions/"
 def release_approver() -> str:
     """Who approves on GitHub, locally: the first person holding the RACI's Accountable role for
     releases (week 11's rule; design/raci.yaml and design/team.yaml)."""
-    from accelerator.design.approval import approvers
-
     from accelerator import design
+    from accelerator.design.approval import approvers
 
     _role, _title, people = approvers(design.load_inputs(REPO / "design"))
     return people[0]
