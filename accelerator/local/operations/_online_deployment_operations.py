@@ -88,9 +88,7 @@ class OnlineDeploymentOperations(LocalOperations):
         previous = read_record(path, _deployments.REQUIRED) if path.is_file() else None
         reference, model_dir, model_type = self._model(deployment.model, folder, deployment.name)
         try:
-            return self._serve(
-                deployment, folder, path, previous, reference, model_dir, model_type
-            )
+            return self._serve(deployment, folder, path, previous, reference, model_dir, model_type)
         except BaseException:
             shutil.rmtree(model_dir.parent.parent, ignore_errors=True)  # this attempt's model copy
             if previous is None:
