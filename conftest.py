@@ -20,4 +20,8 @@ def pytest_configure(config) -> None:
 
 def pytest_unconfigure(config) -> None:
     if _STORE:
+        # Week 11 leaves prod's endpoint serving: its processes stop with the run.
+        from accelerator.local import stop_endpoints
+
+        stop_endpoints(_STORE)
         shutil.rmtree(_STORE, ignore_errors=True)

@@ -7,9 +7,9 @@ provider "azurerm" {
   # Never register resource providers: registering is a subscription-wide write that the read-only
   # identity of the plans may not do (and need not: the deploying identity does not either). A
   # subscription owner registers the namespaces this configuration uses once, before the first
-  # run: Microsoft.ContainerRegistry, Microsoft.Insights, Microsoft.KeyVault,
-  # Microsoft.MachineLearningServices, Microsoft.Network, Microsoft.OperationalInsights and
-  # Microsoft.Storage (book/infrastructure.md, "Once").
+  # run: Microsoft.ContainerRegistry, Microsoft.EventGrid, Microsoft.Insights, Microsoft.KeyVault,
+  # Microsoft.MachineLearningServices, Microsoft.ManagedIdentity, Microsoft.Network,
+  # Microsoft.OperationalInsights, Microsoft.Storage and Microsoft.Web (book/infrastructure.md, "Once").
   resource_provider_registrations = "none"
 
   features {
@@ -31,4 +31,11 @@ provider "azurerm" {
       data_plane_available = false
     }
   }
+}
+
+# The same login as azurerm (ARM_USE_OIDC, ARM_CLIENT_ID, ARM_TENANT_ID, ARM_SUBSCRIPTION_ID, and
+# ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID on Azure DevOps), and the same rule: never register
+# resource providers.
+provider "azapi" {
+  skip_provider_registration = true
 }

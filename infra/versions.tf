@@ -10,5 +10,12 @@ terraform {
       # major version 4. infra/.terraform.lock.hcl pins the exact version the pipelines install.
       version = "~> 4.77"
     }
+    # The shared Azure ML registry (registry.tf): azurerm 4.x has no resource for it
+    # (hashicorp/terraform-provider-azurerm#22565; the resource is PR #32613, not merged), so it is
+    # created through the ARM API with azapi, the provider Microsoft maintains for such gaps.
+    azapi = {
+      source  = "Azure/azapi"
+      version = "~> 2.5"
+    }
   }
 }

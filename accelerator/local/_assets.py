@@ -12,8 +12,10 @@ from typing import Any
 
 from filelock import FileLock
 
-from accelerator.local._store import read_record, records, write_record
+from accelerator.local._store import join, read_all, read_record, records, segment, write_record
 from accelerator.local._system_data import identity
+
+_REQUIRED = ("name", "version", "entity")
 
 
 class VersionedRecords:
@@ -23,26 +25,35 @@ class VersionedRecords:
     def lock(self, name: str) -> FileLock:
         """Held while a version of ``name`` is resolved and written: concurrent clients (two
         notebooks, two processes) then never hand out the same auto-incremented version."""
-        folder = self.root / name
+        folder = join(self.root, name, kind="asset name")
         folder.mkdir(parents=True, exist_ok=True)
         return FileLock(folder / ".lock", timeout=60)
 
     def path(self, name: str, version: str) -> Path:
-        return self.root / name / f"{version}.yaml"
+        return join(self.root, name, kind="asset name") / f"{segment(str(version), 'version')}.yaml"
 
     def get(self, name: str, version: str) -> dict[str, Any] | None:
         path = self.path(name, version)
-        return read_record(path) if path.is_file() else None
+        return read_record(path, _REQUIRED) if path.is_file() else None
 
     def versions(self, name: str) -> list[dict[str, Any]]:
         """All versions of ``name``, oldest first (creation order, as Azure ML's 'latest' uses)."""
-        found = [read_record(p) for p in records(self.root / name)]
+        found = [r for _, r in read_all(records(join(self.root, name, kind="asset name")), _REQUIRED)]
         return sorted(found, key=lambda r: (r.get("created", ""), _version_key(r["version"])))
 
     def names(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and any(records(p)))
+        return sorted(
+            p.name
+            for p in self.root.iterdir()
+            if p.is_dir() and not p.name.startswith(".") and any(records(p))
+        )
+
+    def latest_of_each(self) -> list[dict[str, Any]]:
+        """The latest readable version of every name; a name whose every record is damaged is left out."""
+        found = (self.latest(n) for n in self.names())
+        return [r for r in found if r is not None]
 
     def latest(self, name: str) -> dict[str, Any] | None:
         found = self.versions(name)

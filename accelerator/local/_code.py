@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 from accelerator.local._exceptions import validation_error
+from accelerator.local._store import sweep_leftovers
 
 _SKIPPED = ("__pycache__", ".ipynb_checkpoints")
 
@@ -55,6 +56,7 @@ def snapshot(
         digest.update(file.read_bytes() + b"\0")
     key = digest.hexdigest()
     target = workspace_dir / "codes" / key[:32]
+    sweep_leftovers(target.parent)  # staging folders of copies a killed process never finished
     if not target.exists():
         staging = target.with_name(f".staging-{key[:16]}-{uuid.uuid4().hex[:8]}")
         for file in files:

@@ -8,7 +8,7 @@ user of ``MLClient`` would catch (``azure.core.exceptions`` for service errors, 
 from __future__ import annotations
 
 from azure.ai.ml.exceptions import ErrorCategory, ErrorTarget, ValidationErrorType, ValidationException
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
 
 class LocalBackendUnsupportedError(NotImplementedError):
@@ -45,3 +45,10 @@ def validation_error(
         error_category=ErrorCategory.USER_ERROR,
         error_type=error_type,
     )
+
+
+def bad_request(message: str) -> HttpResponseError:
+    """The service's answer to a request body it refuses: an ``HttpResponseError`` with status 400."""
+    error = HttpResponseError(message=message)
+    error.status_code = 400
+    return error

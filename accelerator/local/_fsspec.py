@@ -10,7 +10,7 @@ the same way on both backends.
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, ClassVar
 
 import fsspec
@@ -18,6 +18,7 @@ from fsspec import AbstractFileSystem
 
 from accelerator.local._exceptions import LocalBackendUnsupportedError
 from accelerator.local._storage import datastore_filesystem, parse_datastore_uri
+from accelerator.local._store import join
 
 _PREFIX = "azureml://"
 
@@ -40,8 +41,7 @@ class LocalAzureMLFileSystem(AbstractFileSystem):
     def _resolve(self, path: str) -> tuple[AbstractFileSystem, str, str, str]:
         """(filesystem, real path, real root, virtual root) of an azureml:// path."""
         stripped = self._strip_protocol(path)
-        if ".." in PurePosixPath(stripped).parts:
-            raise ValueError(f"'..' is not allowed in an azureml:// path: {path}")
+        # parse_datastore_uri refuses '..' and bad names, as every datastore path is checked.
         uri = parse_datastore_uri(_PREFIX + stripped + ("/" if stripped.endswith("/paths") else ""))
         if uri is None:
             raise LocalBackendUnsupportedError(
@@ -56,7 +56,7 @@ class LocalAzureMLFileSystem(AbstractFileSystem):
             )
         if self.home is None:
             raise RuntimeError("Create a client with accelerator.connect() before reading azureml:// paths.")
-        workspace_dir = self.home / "workspaces" / str(uri.resource_group) / uri.workspace
+        workspace_dir = join(self.home / "workspaces", str(uri.resource_group), uri.workspace, kind="name")
         found = datastore_filesystem(workspace_dir, uri.datastore)
         if found is None:
             raise FileNotFoundError(

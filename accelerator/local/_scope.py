@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from accelerator.local._exceptions import not_found
+from accelerator.local._store import join
 
 LOCAL_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
 # Where local resource groups are taken to be: a workspace created without a location gets it,
@@ -36,7 +37,7 @@ class LocalScope:
     def workspace_dir(self, name: str | None = None, resource_group: str | None = None) -> Path:
         """Workspaces are unique per resource group, as on Azure: ``workspaces/<rg>/<name>``."""
         group = resource_group or self.resource_group_name
-        return self.workspaces_root / group / (name or self.workspace_name or "")
+        return join(self.workspaces_root, group, name or self.workspace_name or "", kind="workspace name")
 
     def require_workspace(self) -> Path:
         """The folder of the client's workspace; a clear error if it was never created."""
@@ -58,7 +59,7 @@ class LocalScope:
         return bool(self.registry_name) and not self.workspace_name
 
     def registry_dir(self, name: str | None = None) -> Path:
-        return self.registries_root / (name or self.registry_name or "")
+        return join(self.registries_root, name or self.registry_name or "", kind="registry name")
 
     def require_registry(self, name: str | None = None) -> Path:
         """The folder of a registry; the service's not-found error if it was never created."""

@@ -15,7 +15,7 @@ from typing import Any
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from accelerator.local._store import read_record
+from accelerator.local._store import file_name, join, read_record, relative, segment
 
 # Azurite, or any blob service, is used when this variable holds its connection string.
 BLOB_CONNECTION_STRING_VARIABLE = "ACCELERATOR_BLOB_CONNECTION_STRING"
@@ -40,7 +40,23 @@ def parse_datastore_uri(uri: str) -> DatastoreUri | None:
     match = _DATASTORE_URI.match(uri)
     if not match:
         return None
-    return DatastoreUri(match["datastore"], match["path"].strip("/"), match["ws"], match["rg"])
+    # Checked here, where every datastore path is parsed: no '..' climbs out of the datastore and no
+    # name leaves its folder, whichever group (data, models, jobs, batch, fsspec) reads the path.
+    for value, kind in (
+        (match["datastore"], "datastore name"),
+        (match["ws"], "workspace name"),
+        (match["rg"], "resource group"),
+    ):
+        if value is not None:
+            segment(value, kind)
+    return DatastoreUri(
+        match["datastore"], relative(match["path"], "datastore path"), match["ws"], match["rg"]
+    )
+
+
+def datastore_record(workspace_dir: Path, name: str) -> Path:
+    """The record of datastore ``name``: ``datastores/<name>.yaml`` (shortened past 255 bytes)."""
+    return join(workspace_dir, "datastores", kind="folder") / file_name(segment(name, "datastore name"))
 
 
 def folder_backing(name: str) -> dict[str, Any]:
@@ -53,16 +69,16 @@ def blob_backing(container: str) -> dict[str, Any]:
 
 def datastore_filesystem(workspace_dir: Path, name: str) -> tuple[fsspec.AbstractFileSystem, str] | None:
     """The filesystem and root of datastore ``name`` in a workspace folder; None if it has none."""
-    record = workspace_dir / "datastores" / f"{name}.yaml"
+    record = datastore_record(workspace_dir, name)
     if not record.is_file():
         return None
-    return filesystem(workspace_dir, read_record(record)["backing"])
+    return filesystem(workspace_dir, read_record(record, ("backing", "entity"))["backing"])
 
 
 def filesystem(workspace_dir: Path, backing: dict[str, Any]) -> tuple[fsspec.AbstractFileSystem, str]:
     """The fsspec filesystem and root path of a datastore's files."""
     if backing["kind"] == "folder":
-        root = workspace_dir / backing["path"]
+        root = workspace_dir.joinpath(*relative(backing["path"], "datastore folder").split("/"))
         root.mkdir(parents=True, exist_ok=True)
         return LocalFileSystem(), root.as_posix()
     if backing["kind"] == "blob":

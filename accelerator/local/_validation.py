@@ -46,6 +46,17 @@ _RULES: dict[str, tuple[re.Pattern[str], str]] = {
         "Asset name must start with an alphanumeric character and contain only alphanumeric "
         "characters, '-', '_' and '.', up to 255 characters.",
     ),
+    "job": (
+        # Azure ML's run ids: the SDK generates names of this shape, and the service refuses others.
+        re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,254}$"),
+        "Job name must start with a letter or digit and contain only letters, digits, '-' and '_', "
+        "up to 255 characters.",
+    ),
+    "endpoint": (
+        re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$"),
+        "Endpoint name must be 3 to 32 characters: letters, digits and '-', starting with a letter "
+        "and ending with a letter or digit.",
+    ),
     "version": (
         re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,29}$"),
         "Asset version must start with an alphanumeric character and contain only alphanumeric "

@@ -79,11 +79,11 @@ def test_training_takes_its_parameters(fresh_store, tmp_path):
         )
     assert raised.value.ename == "PrerequisiteError"
     assert "run 10_deploy_online.ipynb first" in raised.value.evalue
-    # Promotion finds the champion but not the scoring environment it deploys with.
+    # A dev-only topology has no workspace to promote to: week 11 names the one to create it.
     with pytest.raises(PapermillExecutionError) as raised:
         run("11_promote_to_test_and_prod", tmp_path, project="fares", model_name="fares-model")
     assert raised.value.ename == "PrerequisiteError"
-    assert "run 10_deploy_online.ipynb first" in raised.value.evalue
+    assert "workspace mlw-fares-test is missing: run 05_create_workspaces.ipynb first" in raised.value.evalue
 
 
 def test_an_unknown_promotion_stage_stops_before_anything_runs(fresh_store, tmp_path):

@@ -11,9 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from azure.ai.ml.exceptions import ErrorTarget
 from filelock import FileLock
 
-from accelerator.local._store import read_record, write_record
+from accelerator.local._store import join, read_all, read_record, write_record
+
+_REQUIRED = ("name", "type", "status")
 
 IN_PROGRESS = ("NotStarted", "Queued", "Preparing", "Starting", "Running", "Finalizing", "CancelRequested")
 TERMINAL = ("Completed", "Failed", "Canceled")
@@ -33,7 +36,7 @@ class JobRecords:
         self.root = workspace_dir / "jobs"
 
     def folder(self, name: str) -> Path:
-        return self.root / name
+        return join(self.root, name, kind="job name", target=ErrorTarget.JOB)
 
     def log(self, name: str) -> Path:
         return self.folder(name) / LOG_NAME
@@ -42,7 +45,7 @@ class JobRecords:
         return (self.folder(name) / "job.yaml").is_file()
 
     def get(self, name: str) -> dict[str, Any]:
-        return read_record(self.folder(name) / "job.yaml")
+        return read_record(self.folder(name) / "job.yaml", _REQUIRED)
 
     def lock(self, name: str) -> FileLock:
         folder = self.folder(name)
@@ -80,12 +83,9 @@ class JobRecords:
         """Every job, oldest first."""
         if not self.root.is_dir():
             return iter(())
-        found = [
-            self.get(p.name)
-            for p in self.root.iterdir()
-            if not p.name.startswith(".") and (p / "job.yaml").is_file()
-        ]
-        return iter(sorted(found, key=lambda r: r["created"]))
+        paths = [p / "job.yaml" for p in self.root.iterdir() if not p.name.startswith(".")]
+        found = [r for _, r in read_all([p for p in paths if p.is_file()], _REQUIRED)]
+        return iter(sorted(found, key=lambda r: r.get("created", "")))
 
     def append_log(self, name: str, text: str) -> None:
         path = self.log(name)

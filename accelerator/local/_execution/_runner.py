@@ -20,6 +20,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from accelerator.local import _mlflow
 from accelerator.local._execution import _pipeline, _sweep
 from accelerator.local._execution._binding import render
@@ -36,6 +38,8 @@ from accelerator.local._execution._warm import WarmServer
 from accelerator.local._execution._warm import enabled as warm_enabled
 
 _cancelled = False
+_GUARD = Path(__file__).with_name("_guard.py")
+_guarded: list[subprocess.Popen[bytes]] = []  # the guards of the commands running now
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -43,6 +47,11 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     # it and finishes the bookkeeping (statuses, MLflow run) before leaving.
     global _cancelled
     _cancelled = True
+    # Each command runs under its guard in a process group of its own (so a kill -9 of this
+    # runner's group leaves the guard alive to stop the command): pass the signal on to them.
+    for process in _guarded:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
 
 
 def cancelled() -> bool:
@@ -167,10 +176,17 @@ class Runner:
         log = self.records.log(name)
         log.parent.mkdir(parents=True, exist_ok=True)
         handle = open(log, "ab")  # noqa: SIM115 - closed in complete()
+        # The command runs under a guard that stops it (and all it started) when this runner dies.
+        guarded = [sys.executable, "-S", str(_GUARD), str(os.getpid()), "/bin/bash", "-c", command]
         process = subprocess.Popen(
-            ["/bin/bash", "-c", command], cwd=workdir, env=env, stdout=handle, stderr=subprocess.STDOUT
+            guarded, cwd=workdir, env=env, stdout=handle, stderr=subprocess.STDOUT, process_group=0
         )
-        self.records.update(name, process={"pid": process.pid})
+        _guarded[:] = [p for p in _guarded if p.returncode is None] + [process]
+        try:
+            started = psutil.Process(process.pid).create_time()
+        except psutil.NoSuchProcess:  # it has ended already
+            started = None
+        self.records.update(name, process={"pid": process.pid, "started": started})
         return process, (handle, published, time.monotonic(), record.get("timeout"))
 
     def complete(self, name: str, process: subprocess.Popen[bytes], context: Any) -> str:

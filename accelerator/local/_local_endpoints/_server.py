@@ -68,6 +68,7 @@ class InferenceServer:
     pid: int
     port: int
     log: Path
+    started: float | None = None  # the process's create time: a recycled pid is never taken for it
 
     @property
     def url(self) -> str:
@@ -117,7 +118,7 @@ class InferenceServer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        server = cls(process.pid, port, log)
+        server = cls(process.pid, port, log, psutil.Process(process.pid).create_time())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -155,12 +156,26 @@ class InferenceServer:
 
     def alive(self) -> bool:
         try:
-            return psutil.Process(self.pid).status() != psutil.STATUS_ZOMBIE
+            process = psutil.Process(self.pid)
+            if self.started is not None and abs(process.create_time() - self.started) > 0.01:
+                return False  # another process got the pid after ours ended
+            return process.status() != psutil.STATUS_ZOMBIE
         except psutil.NoSuchProcess:
             return False
 
+    def recycled(self) -> bool:
+        """True when the pid now belongs to another process. While our server's group lives, Linux
+        never hands its number out again, so a pid that is free may still be signalled as a group."""
+        try:
+            process = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return False
+        return self.started is not None and abs(process.create_time() - self.started) > 0.01
+
     def stop(self, grace: float = 10.0) -> None:
-        """Stop the server and its workers (its whole process group)."""
+        """Stop the server and its workers (its whole process group), if it is still ours."""
+        if self.recycled():
+            return
         for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, sig)

@@ -146,7 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     failed_files = sum(len(batches[index]) for index in failed)
     rows = [line for index in sorted(results) for line in results[index]]
     if args.output_action == "append_row" and not stopped:
-        (output / args.output_file).write_text("".join(line + "\n" for line in rows))
+        target = output / args.output_file
+        # Checked at deployment creation too: the predictions file never lands outside the output.
+        if target.resolve().parent != output.resolve():
+            raise SystemExit(f"output_file_name '{args.output_file}' must be a file name, not a path.")
+        target.write_text("".join(line + "\n" for line in rows))
     logger.warning(
         "Batch scoring %s in %.1fs: %d of %d files scored, %d failed (error threshold %s); %d rows%s.",
         "stopped" if stopped else "finished",

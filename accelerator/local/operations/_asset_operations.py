@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -60,10 +61,22 @@ class VersionedAssetOperations(LocalOperations):
 
         Nothing is archived on the local backend, so every ``list_view_type`` lists the same.
         """
-        if name:
-            return paged(self._entity(r) for r in self._records.versions(name))
-        records = self._records
-        return paged(self._entity(records.latest(n)) for n in records.names())
+        found = self._records.versions(name) if name else self._records.latest_of_each()
+        return paged(entity for entity in map(self._listed, found) if entity is not None)
+
+    def _listed(self, record: dict[str, Any]) -> Any:
+        """The entity of a record being listed; one the SDK cannot load is named in a warning and
+        left out, so one bad record never breaks the listing of its whole group."""
+        try:
+            return self._entity(record)
+        except Exception as error:  # the SDK's loaders raise several kinds
+            first = str(error).splitlines()[0] if str(error) else type(error).__name__
+            warnings.warn(
+                f"{self._kind} {record.get('name')}:{record.get('version')} cannot be loaded and is "
+                f"left out of the list: {first}",
+                stacklevel=3,
+            )
+            return None
 
     def _entity(self, record: dict[str, Any]) -> Any:
         entity = self._loader(io.StringIO(yaml.safe_dump(record["entity"])))

@@ -22,8 +22,9 @@ from azure.core.polling import LROPoller
 from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
 from accelerator.local._paging import paged
 from accelerator.local._poller import completed
-from accelerator.local._store import read_record, write_record
+from accelerator.local._store import join, read_record, segment, write_record
 from accelerator.local._validation import check_name
+from accelerator.local._vm_sizes import check_count
 from accelerator.local.operations._base import LocalOperations
 from accelerator.local.operations._deployment_scoring import model_reference, registered_model, scoring_code
 from accelerator.local.operations._operation_orchestrator import LocalOrchestrator
@@ -56,13 +57,14 @@ class BatchDeploymentOperations(LocalOperations):
 
     def _path(self, name: str, endpoint_name: str) -> Path:
         self._client.batch_endpoints._record(endpoint_name)  # the SDK's not-found error first
-        return self._client.batch_endpoints._folder(endpoint_name) / "deployments" / f"{name}.yaml"
+        folder = join(self._client.batch_endpoints._folder(endpoint_name), "deployments")
+        return folder / f"{segment(name, 'deployment name', ErrorTarget.BATCH_DEPLOYMENT)}.yaml"
 
     def _record(self, name: str, endpoint_name: str) -> dict[str, Any]:
         path = self._path(name, endpoint_name)
         if not path.is_file():
             raise not_found("Batch deployment", name, f"batch endpoint '{endpoint_name}'")
-        return read_record(path)
+        return read_record(path, ("name", "model", "settings"))
 
     def begin_create_or_update(
         self, deployment: BatchDeployment, *, skip_script_validation: bool = False, **kwargs: Any
@@ -119,10 +121,13 @@ class BatchDeploymentOperations(LocalOperations):
             "tags": dict(deployment.tags or {}),
             "properties": dict(deployment.properties or {}),
         }
-        write_record(self._path(deployment.name, deployment.endpoint_name), record)
-        if deployment.name not in endpoint["deployments"]:
-            endpoint["deployments"].append(deployment.name)
-            self._client.batch_endpoints._write(endpoint)
+        endpoints = self._client.batch_endpoints
+        with endpoints._lock(deployment.endpoint_name):  # the deployment list: read, add, write
+            write_record(self._path(deployment.name, deployment.endpoint_name), record)
+            endpoint = endpoints._record(deployment.endpoint_name)
+            if deployment.name not in endpoint["deployments"]:
+                endpoint["deployments"].append(deployment.name)
+                endpoints._write(endpoint)
         return completed(self.get(deployment.name, deployment.endpoint_name))
 
     def get(self, name: str, endpoint_name: str) -> BatchDeployment:
@@ -197,6 +202,11 @@ class BatchDeploymentOperations(LocalOperations):
     def begin_delete(self, name: str, endpoint_name: str) -> LROPoller[None]:
         """Remove a deployment; as on Azure, not the endpoint's default while others remain."""
         self._record(name, endpoint_name)
+        with self._client.batch_endpoints._lock(endpoint_name):
+            self._delete(name, endpoint_name)
+        return completed(None)
+
+    def _delete(self, name: str, endpoint_name: str) -> None:
         endpoint = self._client.batch_endpoints._record(endpoint_name)
         others = [d for d in endpoint["deployments"] if d != name]
         if endpoint.get("default_deployment") == name and others:
@@ -211,7 +221,11 @@ class BatchDeploymentOperations(LocalOperations):
         if endpoint.get("default_deployment") == name:
             endpoint["default_deployment"] = None
         self._client.batch_endpoints._write(endpoint)
-        return completed(None)
+
+
+def _first_set(*values: Any) -> Any:
+    """The first value given, 0 included (``or`` would take an instance_count of 0 for unset)."""
+    return next((v for v in values if v is not None), None)
 
 
 def _settings(deployment: BatchDeployment) -> dict[str, Any]:
@@ -221,8 +235,12 @@ def _settings(deployment: BatchDeployment) -> dict[str, Any]:
     given = {
         "mini_batch_size": deployment.mini_batch_size,
         "max_concurrency_per_instance": deployment.max_concurrency_per_instance,
-        "instance_count": getattr(resources, "instance_count", None)
-        or getattr(deployment, "instance_count", None),
+        "instance_count": _first_set(
+            getattr(resources, "instance_count", None),
+            getattr(deployment, "instance_count", None),
+            # The SDK drops an instance_count of 0 from resources; the setting keeps it.
+            getattr(getattr(deployment, "_settings", None), "instance_count", None),
+        ),
         "error_threshold": deployment.error_threshold,
         "max_retries": getattr(retry, "max_retries", None),
         "timeout": getattr(retry, "timeout", None),
@@ -247,6 +265,12 @@ def _settings(deployment: BatchDeployment) -> dict[str, Any]:
                 f"(UserError) {key} must be a whole number of at least {least}, not {settings[key]!r}.",
                 ErrorTarget.BATCH_DEPLOYMENT,
             )
+    # Upper bounds: on this machine each unit of concurrency is a worker process (Azure bounds them
+    # by the cluster's cores and quota); a value such as 10**6 is refused, not attempted.
+    check_count(settings["max_concurrency_per_instance"], "max_concurrency_per_instance", 1, 256)
+    check_count(settings["instance_count"], "instance_count", 1, 100)
+    # The predictions file is one file in the job's output folder, never a path out of it.
+    segment(settings["output_file_name"], "output_file_name", ErrorTarget.BATCH_DEPLOYMENT)
     if not isinstance(settings["timeout"], (int, float)) or settings["timeout"] <= 0:
         raise validation_error(
             f"(UserError) retry_settings.timeout must be a number of seconds above 0, "

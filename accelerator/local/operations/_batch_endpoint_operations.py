@@ -30,7 +30,8 @@ from accelerator.local import _names
 from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
 from accelerator.local._paging import paged
 from accelerator.local._poller import completed
-from accelerator.local._store import read_record, remove_tree, write_record
+from accelerator.local._store import join, read_all, read_record, record_lock, remove_tree, write_record
+from accelerator.local._validation import check_name
 from accelerator.local.operations._base import LocalOperations
 
 _DRIVER = "accelerator.local._local_endpoints.batch_driver"
@@ -50,13 +51,17 @@ class BatchEndpointOperations(LocalOperations):
         return self._scope.require_workspace() / "batch_endpoints"
 
     def _folder(self, name: str) -> Path:
-        return self._root() / name
+        return join(self._root(), name, kind="endpoint name", target=ErrorTarget.BATCH_ENDPOINT)
+
+    def _lock(self, name: str) -> Any:
+        """Held around every read-modify-write of the endpoint's record (its deployments, its default)."""
+        return record_lock(self._folder(name) / ".endpoint.lock")
 
     def _record(self, name: str) -> dict[str, Any]:
         path = self._folder(name) / "endpoint.yaml"
         if not path.is_file():
             raise not_found("Batch endpoint", name, f"workspace '{self._scope.workspace_name}'")
-        return read_record(path)
+        return read_record(path, ("name", "deployments"))
 
     def _write(self, record: dict[str, Any]) -> None:
         write_record(self._folder(record["name"]) / "endpoint.yaml", record)
@@ -74,9 +79,27 @@ class BatchEndpointOperations(LocalOperations):
                 f"(auth_mode='aad_token'), not '{endpoint.auth_mode}'.",
                 ErrorTarget.BATCH_ENDPOINT,
             )
+        check_name("endpoint", endpoint.name, ErrorTarget.BATCH_ENDPOINT)  # None too: no TypeError
         rest = endpoint._to_rest_batch_endpoint(self._location()).as_dict()  # the SDK's checks
         path = self._folder(endpoint.name) / "endpoint.yaml"
-        record = read_record(path) if path.is_file() else {"name": endpoint.name, "deployments": []}
+        if not path.is_file():
+            default = (rest["properties"].get("defaults") or {}).get("deploymentName")
+            if default is not None:  # checked before the lock makes a folder: a refusal leaves nothing
+                raise validation_error(
+                    f"(UserError) The default deployment '{default}' is not a deployment of batch "
+                    f"endpoint '{endpoint.name}'; its deployments: none.",
+                    ErrorTarget.BATCH_ENDPOINT,
+                )
+        with self._lock(endpoint.name):
+            self._put(endpoint, rest, path)
+        return completed(self.get(endpoint.name))
+
+    def _put(self, endpoint: BatchEndpoint, rest: dict[str, Any], path: Path) -> None:
+        record = (
+            read_record(path, ("name", "deployments"))
+            if path.is_file()
+            else {"name": endpoint.name, "deployments": []}
+        )
         default = (rest["properties"].get("defaults") or {}).get("deploymentName")
         if default is None:  # an entity built from scratch keeps the endpoint's default
             default = record.get("default_deployment")
@@ -93,7 +116,6 @@ class BatchEndpointOperations(LocalOperations):
             default_deployment=default,
         )
         self._write(record)
-        return completed(self.get(endpoint.name))
 
     def get(self, name: str) -> BatchEndpoint:
         record = self._record(name)
@@ -117,15 +139,15 @@ class BatchEndpointOperations(LocalOperations):
 
     def list(self) -> Any:
         root = self._root()
-        names = (
-            sorted(p.name for p in root.iterdir() if (p / "endpoint.yaml").is_file()) if root.is_dir() else []
-        )
-        return paged(self.get(n) for n in names)
+        paths = sorted(root.glob("*/endpoint.yaml")) if root.is_dir() else []
+        found = read_all([p for p in paths if not p.parent.name.startswith(".")], ("name", "deployments"))
+        return paged(self.get(record["name"]) for _, record in found)
 
     def begin_delete(self, name: str) -> LROPoller[None]:
         """Delete the endpoint and its deployments; its jobs stay in the workspace, as on Azure."""
-        self._record(name)
-        remove_tree(self._folder(name))
+        with self._lock(name):
+            self._record(name)
+            remove_tree(self._folder(name))
         return completed(None)
 
     # -- scoring ---------------------------------------------------------------------------------

@@ -19,10 +19,10 @@ from azure.ai.ml.exceptions import ErrorTarget
 from azure.core.exceptions import HttpResponseError
 from azure.core.polling import LROPoller
 
-from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found
+from accelerator.local._exceptions import LocalBackendUnsupportedError, bad_request, not_found
 from accelerator.local._paging import paged
 from accelerator.local._poller import completed
-from accelerator.local._store import plain, read_record, records, write_record
+from accelerator.local._store import file_name, plain, read_all, read_record, records, segment, write_record
 from accelerator.local._validation import check_name, to_rest
 from accelerator.local.operations._base import LocalOperations
 
@@ -39,7 +39,7 @@ class ComputeOperations(LocalOperations):
             )
         check_name("compute", compute.name, ErrorTarget.COMPUTE)
         path = self._path(compute.name)
-        current = read_record(path)["entity"] if path.is_file() else None
+        current = read_record(path, _REQUIRED)["entity"] if path.is_file() else None
         if not compute.size:
             # The SDK sends ComputeDefaults.VMSIZE for a cluster without a size (AmlCompute.
             # _to_rest_object); an update without one keeps the cluster's size.
@@ -64,7 +64,7 @@ class ComputeOperations(LocalOperations):
                 f"workspace '{self._scope.workspace_name}'",
                 "Create it first: run notebooks/06_connect_and_validate.ipynb.",
             )
-        record = read_record(path)
+        record = read_record(path, _REQUIRED)
         compute = load_compute(io.StringIO(yaml.safe_dump(record["entity"])))
         compute._provisioning_state = record["provisioning_state"]
         compute._id = self._scope.arm_id("workspaces", self._scope.workspace_name or "", "computes", name)
@@ -72,7 +72,10 @@ class ComputeOperations(LocalOperations):
 
     def list(self, *, compute_type: str | None = None) -> Iterable[Compute]:
         self._scope.require_workspace()
-        found = [self.get(p.stem) for p in records(self._scope.workspace_dir() / "computes")]
+        found = [
+            self.get(r["entity"]["name"])
+            for _, r in read_all(records(self._scope.workspace_dir() / "computes"), _REQUIRED)
+        ]
         if compute_type:
             found = [c for c in found if c.type.lower() == compute_type.lower()]
         return paged(found)
@@ -85,22 +88,31 @@ class ComputeOperations(LocalOperations):
         return completed(None)
 
     def _path(self, name: str):
-        return self._scope.require_workspace() / "computes" / f"{name}.yaml"
+        folder = self._scope.require_workspace() / "computes"
+        return folder / file_name(segment(name, "compute name", ErrorTarget.COMPUTE))
 
 
+_REQUIRED = ("provisioning_state", "entity")
 _VM_SIZE = re.compile(r"^standard_[a-z0-9_]+$", re.IGNORECASE)
 
 
 def _check_scale(compute: AmlCompute) -> None:
     """The checks the service makes on a cluster's size and scale settings."""
     if not compute.size or not _VM_SIZE.match(compute.size):
-        raise HttpResponseError(
-            message=f"(InvalidPropertyValue) The VM size '{compute.size}' is not a valid Azure VM size "
+        raise bad_request(
+            f"(InvalidPropertyValue) The VM size '{compute.size}' is not a valid Azure VM size "
             "name, such as Standard_DS3_v2."
         )
+    for field in ("min_instances", "max_instances"):
+        value = getattr(compute, field)
+        # The REST body carries integers: a string such as "3" is refused as the service refuses it.
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise bad_request(
+                f"(InvalidPropertyValue) {field} must be an integer, not {type(value).__name__} {value!r}."
+            )
     low, high = compute.min_instances or 0, compute.max_instances or 0
     if low < 0 or high < 1 or low > high:
-        raise HttpResponseError(
-            message=f"(BadArgument) Invalid scale settings: min_instances ({low}) must be at least 0 "
+        raise bad_request(
+            f"(BadArgument) Invalid scale settings: min_instances ({low}) must be at least 0 "
             f"and at most max_instances ({high}), and max_instances at least 1."
         )

@@ -23,7 +23,7 @@ from fsspec.implementations.local import LocalFileSystem
 from accelerator._hashing import chunks, fingerprint, list_files, walk_files
 from accelerator.local._exceptions import LocalBackendUnsupportedError, validation_error
 from accelerator.local._storage import parse_datastore_uri
-from accelerator.local._store import plain
+from accelerator.local._store import plain, sweep_leftovers
 from accelerator.local._validation import check_name, to_rest
 from accelerator.local.operations._asset_operations import VersionedAssetOperations
 from accelerator.local.operations._datastore_operations import DEFAULT_DATASTORE, DatastoreOperations
@@ -116,6 +116,8 @@ class DataOperations(VersionedAssetOperations):
         key = hashlib.sha256(f"{content}/{name}".encode()).hexdigest()[:32]
         folder = f"LocalUpload/{key}"
         relative = f"{folder}/{name}"
+        if isinstance(target_fs, LocalFileSystem):  # what killed uploads left behind, an hour on
+            sweep_leftovers(Path(root) / "LocalUpload")
         if not target_fs.exists(f"{root}/{relative}"):
             # Copy into a staging folder, then rename it into place: a crash leaves no half-copied version.
             staging = f"{root}/LocalUpload/.staging-{key}-{uuid.uuid4().hex[:8]}"

@@ -26,14 +26,16 @@ from accelerator.local._storage import (
     BLOB_CONNECTION_STRING_VARIABLE,
     blob_backing,
     datastore_filesystem,
+    datastore_record,
     filesystem,
     folder_backing,
 )
-from accelerator.local._store import plain, read_record, records, write_record
+from accelerator.local._store import plain, read_all, read_record, records, write_record
 from accelerator.local._validation import check_name, to_rest
 from accelerator.local.operations._base import LocalOperations
 
 DEFAULT_DATASTORE = "workspaceblobstore"
+_REQUIRED = ("backing", "entity")
 
 
 def create_default_datastore(workspace_dir: Path, workspace_name: str) -> None:
@@ -45,7 +47,7 @@ def create_default_datastore(workspace_dir: Path, workspace_name: str) -> None:
         description="Default datastore of the workspace (a folder on the local backend).",
     )
     write_record(
-        workspace_dir / "datastores" / f"{DEFAULT_DATASTORE}.yaml",
+        datastore_record(workspace_dir, DEFAULT_DATASTORE),
         {"is_default": True, "backing": folder_backing(DEFAULT_DATASTORE), "entity": _entity(default)},
     )
 
@@ -90,19 +92,20 @@ class DatastoreOperations(LocalOperations):
         path = self._path(name)
         if not path.is_file():
             raise not_found("Datastore", name, f"workspace '{self._scope.workspace_name}'")
-        datastore = load_datastore(io.StringIO(yaml.safe_dump(read_record(path)["entity"])))
+        datastore = load_datastore(io.StringIO(yaml.safe_dump(read_record(path, _REQUIRED)["entity"])))
         datastore._id = self._scope.arm_id("workspaces", self._scope.workspace_name or "", "datastores", name)
         return datastore
 
     def get_default(self, *, include_secrets: bool = False) -> Datastore:
-        for path in records(self._scope.require_workspace() / "datastores"):
-            if read_record(path).get("is_default"):
-                return self.get(path.stem, include_secrets=include_secrets)
+        for _, record in read_all(records(self._scope.require_workspace() / "datastores"), _REQUIRED):
+            if record.get("is_default"):
+                return self.get(record["entity"]["name"], include_secrets=include_secrets)
         raise not_found("Default datastore", DEFAULT_DATASTORE, f"workspace '{self._scope.workspace_name}'")
 
     def list(self, *, include_secrets: bool = False) -> Iterable[Datastore]:
         folder = self._scope.require_workspace() / "datastores"
-        return paged(self.get(p.stem, include_secrets=include_secrets) for p in records(folder))
+        found = read_all(records(folder), _REQUIRED)  # a damaged record is quarantined, not fatal
+        return paged(self.get(r["entity"]["name"], include_secrets=include_secrets) for _, r in found)
 
     def delete(self, name: str) -> None:
         path = self._path(name)
@@ -114,7 +117,7 @@ class DatastoreOperations(LocalOperations):
         path.unlink()
 
     def _path(self, name: str) -> Path:
-        return self._scope.require_workspace() / "datastores" / f"{name}.yaml"
+        return datastore_record(self._scope.require_workspace(), name)
 
     def _filesystem(self, name: str):
         """(fsspec filesystem, root path) of a datastore's files; used by the data operations."""

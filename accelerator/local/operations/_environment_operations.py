@@ -9,6 +9,7 @@ a job whose environment declares a package this Python lacks is refused at submi
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from azure.ai.ml import load_environment
 from azure.ai.ml import operations as sdk_operations
@@ -44,6 +45,7 @@ class EnvironmentOperations(VersionedAssetOperations):
                 "Give the environment an image and a conda_file instead.",
             )
         check_name("asset", environment.name, self._target)
+        _check_conda(environment.conda_file)
         with self._records.lock(environment.name):
             if _anonymous(environment):
                 # The SDK names an unnamed inline environment CliV2AnonymousEnvironment, versioned by
@@ -100,3 +102,35 @@ def _anonymous(environment: Environment) -> bool:
     return environment.name == ANONYMOUS_ENV_NAME and bool(
         _ANONYMOUS_VERSION.match(str(environment.version or ""))
     )
+
+
+def _check_conda(conda: Any) -> None:
+    """A conda file is a conda environment specification: a mapping whose ``dependencies`` list
+    holds package specs and at most a ``pip`` list, as conda (and Azure ML's image build) reads it.
+    Anything else is refused before it is written, as the build would fail on Azure."""
+    if conda is None:
+        return
+    problem = None
+    if not isinstance(conda, dict):
+        problem = f"it is a {type(conda).__name__}, not a mapping with 'dependencies'"
+    else:
+        unknown = sorted(set(conda) - {"name", "channels", "dependencies", "prefix", "variables"})
+        dependencies = conda.get("dependencies", [])
+        if unknown:
+            problem = f"unknown keys {', '.join(map(str, unknown))}"
+        elif not isinstance(conda.get("channels", []), list):
+            problem = "'channels' is not a list"
+        elif not isinstance(dependencies, list):
+            problem = "'dependencies' is not a list"
+        else:
+            for entry in dependencies:
+                pip = entry.get("pip") if isinstance(entry, dict) and set(entry) == {"pip"} else None
+                if isinstance(entry, str) or (isinstance(pip, list) and all(isinstance(p, str) for p in pip)):
+                    continue
+                problem = f"dependency {entry!r} is neither a package spec nor a 'pip' list"
+                break
+    if problem:
+        raise validation_error(
+            f"(UserError) The environment's conda_file is not a conda environment specification: {problem}.",
+            ErrorTarget.ENVIRONMENT,
+        )

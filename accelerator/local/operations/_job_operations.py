@@ -8,6 +8,7 @@ the job Queued or Running, as on Azure. ``stream`` follows the job's log to the 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import importlib
 import sys
 import time
@@ -36,6 +37,7 @@ from accelerator.local._paging import paged
 from accelerator.local._poller import completed
 from accelerator.local._scope import LocalScope
 from accelerator.local._system_data import identity, system_data
+from accelerator.local._validation import check_name
 from accelerator.local.operations._base import LocalOperations
 from accelerator.local.operations._component_operations import ComponentOperations
 from accelerator.local.operations._operation_orchestrator import LocalOrchestrator
@@ -85,6 +87,8 @@ class JobOperations(LocalOperations):
             job.experiment_name = experiment_name
         if not job.name:  # None unless ACCELERATOR_JOB_NAME_SEED asks for reproducible names
             job.name = _names.job_name(self._records.exists)
+        if job.name is not None:
+            check_name("job", job.name, ErrorTarget.JOB)  # before its name becomes a folder
         if job.name and self._records.exists(job.name):
             raise validation_error(
                 f"(UserError) A job named '{job.name}' already exists in this workspace; names are unique.",
@@ -104,11 +108,21 @@ class JobOperations(LocalOperations):
         record.update(mlflow_run_id=run_id, mlflow_experiment_id=experiment, created_by=identity())
         self._records.create(record)
         submitted = self._entity(record)  # as submitted: Queued, whatever the runner does next
-        pid, started = _process.spawn_runner(
-            self._scope.require_workspace(),
-            record["name"],
-            self._records.folder(record["name"]) / "runner.log",
-        )
+        try:
+            pid, started = _process.spawn_runner(
+                self._scope.require_workspace(),
+                record["name"],
+                self._records.folder(record["name"]) / "runner.log",
+            )
+        except BaseException as error:  # no runner: the job fails now rather than stays Queued
+            self._records.update(
+                record["name"],
+                status="Failed",
+                ended=now(),
+                error=f"The local runner could not start: {error}",
+            )
+            _mlflow.end_run(_mlflow.client(workspace_dir), run_id, "FAILED")
+            raise
         self._records.update(record["name"], runner={"pid": pid, "started": started})
         return submitted
 
@@ -147,6 +161,7 @@ class JobOperations(LocalOperations):
             {"codeId": code_id, "environmentId": environment, "inputs": rest_inputs, "outputs": rest_outputs}
         )
         timeout = command_job.limits.timeout if command_job.limits is not None else None
+        _check_timeout(timeout)
         return {
             **record,
             "type": "command",
@@ -218,6 +233,8 @@ class JobOperations(LocalOperations):
         body["properties"]["trial"].update({"codeId": code_id, "environmentId": environment})
         body["properties"]["inputs"] = rest_inputs
         limits = job.limits
+        _check_timeout(limits.timeout)
+        _check_timeout(limits.trial_timeout)
         return {
             **record,
             "type": "sweep",
@@ -278,7 +295,7 @@ class JobOperations(LocalOperations):
                     "environment": component["environment"],
                     "is_deterministic": component["is_deterministic"],
                     "environment_variables": dict(node.environment_variables or {}),
-                    "timeout": node.limits.timeout if getattr(node, "limits", None) is not None else None,
+                    "timeout": _checked_timeout(node),
                     "declared_inputs": component["inputs"],
                 }
             rest = to_rest_job_object(job)
@@ -385,9 +402,12 @@ class JobOperations(LocalOperations):
         while root.get("parent"):
             root = self._records.get(root["parent"])
         runner = root.get("runner") or {}
-        if not runner:  # created a moment ago; the runner is being started
-            return record
-        if _process.is_alive(runner.get("pid"), runner.get("started")):
+        if not runner:
+            # Created a moment ago, its runner being started; one never recorded after a minute
+            # (the submitting process died in between) is gone, and the job must not stay Queued.
+            if _age_seconds(root.get("created")) < _RUNNER_START_SECONDS:
+                return record
+        elif _process.is_alive(runner.get("pid"), runner.get("started")):
             return record
         record = self._records.get(record["name"])  # it may have finished while we looked
         if record["status"] in TERMINAL:
@@ -534,6 +554,33 @@ class JobOperations(LocalOperations):
         self._records.update(name, archived=False)
 
 
+_RUNNER_START_SECONDS = 60.0
+
+
+def _age_seconds(created: Any) -> float:
+    try:
+        return (dt.datetime.now(dt.timezone.utc) - dt.datetime.fromisoformat(str(created))).total_seconds()
+    except ValueError:
+        return float("inf")
+
+
+def _check_timeout(timeout: Any) -> None:
+    """Azure ML's job limits: a timeout is a whole number of seconds, above 0."""
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise validation_error(
+            f"(UserError) The job's timeout must be a positive whole number of seconds, not {timeout!r}.",
+            ErrorTarget.JOB,
+        )
+
+
+def _checked_timeout(node: Any) -> Any:
+    timeout = node.limits.timeout if getattr(node, "limits", None) is not None else None
+    _check_timeout(timeout)
+    return timeout
+
+
 def _default_rest_class() -> Any:
     from azure.ai.ml._restclient.arm_ml_service.models import JobBase
 
@@ -549,9 +596,10 @@ def _read_lines(path: Path) -> list[str]:
 def _stop_child(record: dict[str, Any]) -> None:
     from accelerator.local._execution._sweep import _stop
 
-    process = (record.get("process") or {}).get("pid")
-    if process:
-        _stop(type("P", (), {"pid": process})())
+    process = record.get("process") or {}
+    # Only the process that was started: a pid recycled since then is never signalled.
+    if process.get("pid") and _process.is_alive(process["pid"], process.get("started")):
+        _stop(type("P", (), {"pid": process["pid"]})())
 
 
 def _check_bindings(command: str, inputs: dict[str, Any], outputs: dict[str, Any], what: str) -> None:

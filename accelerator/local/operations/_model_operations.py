@@ -28,6 +28,7 @@ from accelerator.local._execution._paths import local_output
 from accelerator.local._execution._records import JobRecords
 from accelerator.local._paging import paged
 from accelerator.local._storage import parse_datastore_uri
+from accelerator.local._store import file_name, relative
 from accelerator.local._system_data import identity, system_data
 from accelerator.local._validation import check_name
 from accelerator.local.operations._base import LocalOperations
@@ -76,7 +77,9 @@ class ModelOperations(LocalOperations):
         tags = {str(k): str(v) for k, v in (model.tags or {}).items()}
         tags.update({_TYPE_TAG: kind, _PATH_TAG: shown, _CREATOR_TAG: identity()})
         with FileLock(
-            _mlflow.mlflow_dir(self._scope.require_workspace()) / f".model-{model.name}.lock", timeout=60
+            # A bounded file name: a valid 255-character model name still gets its lock.
+            _mlflow.mlflow_dir(self._scope.require_workspace()) / file_name(model.name, ".lock", ".model-"),
+            timeout=60,
         ):
             existing = self._versions(tracking, model.name)
             if model.version is not None:
@@ -131,6 +134,8 @@ class ModelOperations(LocalOperations):
         workspace_dir = self._scope.require_workspace()
         job_output = _JOB_OUTPUT.match(path)
         if job_output:
+            # Checked first: never '..', the model stays inside the job's output.
+            inner = relative(job_output["path"], "job output path", ErrorTarget.MODEL)
             records = JobRecords(workspace_dir)
             job = self._client.jobs.get(job_output["job"]).name
             record = records.get(job)
@@ -148,8 +153,8 @@ class ModelOperations(LocalOperations):
                     f"(UserError) Job {job} has no output '{job_output['output']}'.", ErrorTarget.MODEL
                 )
             fs, local = local_output(workspace_dir, spec)
-            if job_output["path"]:
-                local = f"{local}/{job_output['path']}"
+            if inner:
+                local = f"{local}/{inner}"
             if not isinstance(fs, LocalFileSystem):
                 raise LocalBackendUnsupportedError("models registered from outputs in blob datastores")
             if not fs.exists(local):
@@ -159,6 +164,7 @@ class ModelOperations(LocalOperations):
             return local, record.get("mlflow_run_id"), path
         if path.startswith("runs:/"):
             run_id, _, artifact = path.removeprefix("runs:/").partition("/")
+            artifact = relative(artifact, "artifact path", ErrorTarget.MODEL)  # inside the run's artifacts
             tracking = self._tracking()
             run = tracking.get_run(run_id)
             local = f"{run.info.artifact_uri.removeprefix('file://')}/{artifact}".rstrip("/")

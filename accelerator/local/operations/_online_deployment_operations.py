@@ -9,6 +9,7 @@ ML gives it one. ``begin_create_or_update`` returns when the server answers its 
 from __future__ import annotations
 
 import shutil
+import uuid
 import warnings
 from pathlib import Path
 from typing import Any
@@ -22,14 +23,17 @@ from azure.ai.ml.entities import (
     OnlineDeployment,
 )
 from azure.ai.ml.exceptions import ErrorTarget
+from azure.core.exceptions import HttpResponseError
 from azure.core.polling import LROPoller
 
 from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
 from accelerator.local._local_endpoints import _collect, _deployments
+from accelerator.local._local_endpoints._server import InferenceServerError
 from accelerator.local._paging import paged
 from accelerator.local._poller import completed
 from accelerator.local._store import read_record, write_record
 from accelerator.local._validation import check_name
+from accelerator.local._vm_sizes import check_count, check_deployment_sku
 from accelerator.local.operations._base import LocalOperations
 from accelerator.local.operations._deployment_scoring import (
     model_files,
@@ -63,8 +67,44 @@ class OnlineDeploymentOperations(LocalOperations):
                 f"{type(deployment).__name__}s", "Use a ManagedOnlineDeployment."
             )
         check_name("deployment", deployment.name, ErrorTarget.ONLINE_DEPLOYMENT)
+        check_deployment_sku(deployment.instance_type)
+        # Azure ML needs at least one instance; the upper bound is this machine's (each instance
+        # would be a scoring server here), far above any managed endpoint's quota.
+        if deployment.instance_count is not None:
+            check_count(deployment.instance_count, "instance_count", 1, 100)
         folder = self._endpoint_dir(deployment.endpoint_name)
+        with _deployments.lock(folder, deployment.name):
+            done = self._put(deployment, folder)
+        # After the deployment's lock is released: locks are always taken endpoint first, then
+        # deployment (as begin_delete does), so two calls never wait on each other for ever.
+        self._client.online_endpoints._update(deployment.endpoint_name, _listing(deployment.name))
+        return done
+
+    def _put(self, deployment: ManagedOnlineDeployment, folder: Path) -> LROPoller[OnlineDeployment]:
+        """Create or update under the deployment's lock: the new definition's server is started
+        and checked healthy before the record switches to it; only then does the previous server
+        stop. A definition that cannot serve is reported, and the previous one keeps serving."""
+        path = _deployments.record_path(folder, deployment.name)
+        previous = read_record(path, _deployments.REQUIRED) if path.is_file() else None
         reference, model_dir, model_type = self._model(deployment.model, folder, deployment.name)
+        try:
+            return self._serve(deployment, folder, path, previous, reference, model_dir, model_type)
+        except BaseException:
+            shutil.rmtree(model_dir.parent.parent, ignore_errors=True)  # this attempt's model copy
+            if previous is None:
+                shutil.rmtree(folder / "code" / deployment.name, ignore_errors=True)
+            raise
+
+    def _serve(
+        self,
+        deployment: ManagedOnlineDeployment,
+        folder: Path,
+        path: Path,
+        previous: dict[str, Any] | None,
+        reference: str,
+        model_dir: Path,
+        model_type: str,
+    ) -> LROPoller[OnlineDeployment]:
         code, script, environment = scoring_code(
             self._orchestrator,
             deployment,
@@ -88,8 +128,7 @@ class OnlineDeploymentOperations(LocalOperations):
                     "MLflow deployments.",
                     stacklevel=2,
                 )
-        path = _deployments.record_path(folder, deployment.name)
-        record = read_record(path) if path.is_file() else {}
+        record = dict(previous or {})
         record.update(
             name=deployment.name,
             endpoint_name=deployment.endpoint_name,
@@ -110,26 +149,37 @@ class OnlineDeploymentOperations(LocalOperations):
             # The gateway's scoring timeout (408 beyond it); None: the service's 5000 ms.
             request_timeout_ms=getattr(deployment.request_settings, "request_timeout_ms", None),
         )
-        write_record(path, record)
-        _deployments.stop(folder, deployment.name)  # an update serves the new definition
-        _deployments.ensure_running(folder, deployment.name)
-        endpoint = self._client.online_endpoints._record(deployment.endpoint_name)
-        if deployment.name not in endpoint["deployments"]:
-            endpoint["deployments"].append(deployment.name)
-            self._client.online_endpoints._write(endpoint)
+        try:
+            server = _deployments.start(folder, deployment.name, record)
+        except InferenceServerError as error:
+            state = (
+                "The previous definition of the deployment keeps serving."
+                if previous is not None
+                else "Nothing was created."
+            )
+            raise HttpResponseError(
+                message=f"(DeploymentFailed) Deployment {deployment.name} of endpoint "
+                f"{deployment.endpoint_name} failed: its scoring server did not start. {state}\n{error}"
+            ) from None
+        record["server"] = _deployments.running(server)
+        write_record(path, record)  # the gateway routes to the new server from here on
+        old = _deployments.server_of(previous or {})
+        if old is not None:
+            old.stop()
+        if previous and previous.get("model_dir") != record["model_dir"]:
+            _remove_model_copy(folder, deployment.name, Path(previous["model_dir"]))
         return completed(self.get(deployment.name, deployment.endpoint_name))
 
     def _model(self, model: Any, folder: Path, deployment: str) -> tuple[str, Path, str]:
-        """The registered model's files, copied under ``models/<deployment>/<name>/<version>``."""
+        """The registered model's files, copied under ``models/<deployment>/<copy>/<name>/<version>``:
+        a fresh copy per update, so the server still running keeps its files until it stops."""
         registered = registered_model(self._client, model, ErrorTarget.ONLINE_DEPLOYMENT)
         source = model_files(self._client, registered)
-        root = folder / "models" / deployment
+        root = folder / "models" / deployment / uuid.uuid4().hex[:12]
         target = root / registered.name / str(registered.version) / source.name
-        if root.exists():
-            shutil.rmtree(root)
         # As on Azure, a folder model is AZUREML_MODEL_DIR/<folder>/..., a single-file one
         # AZUREML_MODEL_DIR/<file>.
-        target.parent.mkdir(parents=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(source, target) if source.is_dir() else shutil.copy2(source, target)
         return model_reference(registered), target.parent, registered.type
 
@@ -137,7 +187,7 @@ class OnlineDeploymentOperations(LocalOperations):
         path = _deployments.record_path(self._endpoint_dir(endpoint_name), name)
         if not path.is_file():
             raise not_found("Deployment", name, f"endpoint '{endpoint_name}'")
-        record = read_record(path)
+        record = read_record(path, _deployments.REQUIRED)
         workspace = self._scope.workspace_name or ""
         code_configuration = None
         if not record.get("no_code"):
@@ -182,6 +232,11 @@ class OnlineDeploymentOperations(LocalOperations):
     def begin_delete(self, name: str, endpoint_name: str, *, local: bool = False) -> LROPoller[None]:
         """Stop and remove a deployment; as on Azure, not while it has live or mirrored traffic."""
         self.get(name, endpoint_name)
+        with self._client.online_endpoints._lock(endpoint_name):
+            self._delete(name, endpoint_name)
+        return completed(None)
+
+    def _delete(self, name: str, endpoint_name: str) -> None:
         endpoint = self._client.online_endpoints._record(endpoint_name)
         if (endpoint.get("traffic") or {}).get(name) or (endpoint.get("mirror_traffic") or {}).get(name):
             raise validation_error(
@@ -198,7 +253,24 @@ class OnlineDeploymentOperations(LocalOperations):
             k: v for k, v in (endpoint.get("mirror_traffic") or {}).items() if k != name
         }
         self._client.online_endpoints._write(endpoint)
-        return completed(None)
+
+
+def _listing(name: str) -> Any:
+    """A change that adds deployment ``name`` to an endpoint record's list, once."""
+
+    def change(endpoint: dict[str, Any]) -> None:
+        if name not in endpoint["deployments"]:
+            endpoint["deployments"].append(name)
+
+    return change
+
+
+def _remove_model_copy(folder: Path, deployment: str, model_dir: Path) -> None:
+    """Remove a replaced model copy (``models/<deployment>/<copy>``), never anything outside it."""
+    root = folder / "models" / deployment
+    copy = model_dir.parent.parent
+    if copy.parent == root:
+        shutil.rmtree(copy, ignore_errors=True)
 
 
 def _shown(model: str) -> str:

@@ -32,7 +32,7 @@ from accelerator.local._local_endpoints import _deployments
 from accelerator.local._local_endpoints._server import free_port
 from accelerator.local._paging import paged
 from accelerator.local._poller import completed
-from accelerator.local._store import read_record, remove_tree, write_record
+from accelerator.local._store import join, read_all, read_record, record_lock, remove_tree, write_record
 from accelerator.local.operations._base import LocalOperations
 
 _NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$")
@@ -46,13 +46,26 @@ class OnlineEndpointOperations(LocalOperations):
         return self._scope.require_workspace() / "online_endpoints"
 
     def _folder(self, name: str) -> Path:
-        return self._root() / name
+        return join(self._root(), name, kind="endpoint name", target=ErrorTarget.ONLINE_ENDPOINT)
 
     def _record(self, name: str) -> dict[str, Any]:
         path = self._folder(name) / "endpoint.yaml"
         if not path.is_file():
             raise not_found("Online endpoint", name, f"workspace '{self._scope.workspace_name}'")
-        return read_record(path)
+        return read_record(path, _REQUIRED)
+
+    def _lock(self, name: str) -> Any:
+        """Held around every read-modify-write of the endpoint's record (keys, traffic, deployments,
+        gateway), in this process and any other: a concurrent update never writes a stale copy back."""
+        return record_lock(self._folder(name) / ".endpoint.lock")
+
+    def _update(self, name: str, change: Any) -> dict[str, Any]:
+        """Apply ``change(record)`` to the endpoint's record under its lock; the record as written."""
+        with self._lock(name):
+            record = self._record(name)
+            change(record)
+            self._write(record)
+            return record
 
     def _write(self, record: dict[str, Any]) -> None:
         write_record(self._folder(record["name"]) / "endpoint.yaml", record)
@@ -73,30 +86,33 @@ class OnlineEndpointOperations(LocalOperations):
         auth_mode = (endpoint.auth_mode or "key").lower()
         if auth_mode != "key":
             raise LocalBackendUnsupportedError(f"auth_mode '{endpoint.auth_mode}'", "Use auth_mode='key'.")
+        # As a PUT on Azure: the entity's traffic replaces the endpoint's, an empty one included.
+        traffic = _shares(endpoint.traffic, "traffic")
+        mirror = _shares(endpoint.mirror_traffic, "mirror_traffic")
         endpoint._to_rest_online_endpoint(self._location())  # the SDK's own checks and serialisation
         path = self._folder(endpoint.name) / "endpoint.yaml"
-        record = (
-            read_record(path)
-            if path.is_file()
-            else {
-                "name": endpoint.name,
-                "keys": {"primary": secrets.token_urlsafe(32), "secondary": secrets.token_urlsafe(32)},
-                "deployments": [],
-                "gateway": None,
-            }
-        )
-        # As a PUT on Azure: the entity's traffic replaces the endpoint's, an empty one included.
-        traffic = {k: int(v) for k, v in (endpoint.traffic or {}).items()}
-        mirror = {k: int(v) for k, v in (endpoint.mirror_traffic or {}).items()}
-        _check_traffic(traffic, mirror, record["deployments"])
-        record.update(
-            traffic=traffic,
-            mirror_traffic=mirror,
-            description=endpoint.description,
-            tags=dict(endpoint.tags or {}),
-            auth_mode="key",
-        )
-        self._write(record)
+        if not path.is_file():  # checked before the lock makes its folder: a refusal leaves nothing
+            _check_traffic(traffic, mirror, [])
+        with self._lock(endpoint.name):
+            record = (
+                read_record(path, _REQUIRED)
+                if path.is_file()
+                else {
+                    "name": endpoint.name,
+                    "keys": {"primary": secrets.token_urlsafe(32), "secondary": secrets.token_urlsafe(32)},
+                    "deployments": [],
+                    "gateway": None,
+                }
+            )
+            _check_traffic(traffic, mirror, record["deployments"])
+            record.update(
+                traffic=traffic,
+                mirror_traffic=mirror,
+                description=endpoint.description,
+                tags=dict(endpoint.tags or {}),
+                auth_mode="key",
+            )
+            self._write(record)
         return completed(self.get(endpoint.name))  # get starts the gateway
 
     def get(self, name: str, *, local: bool = False) -> ManagedOnlineEndpoint:
@@ -120,10 +136,9 @@ class OnlineEndpointOperations(LocalOperations):
 
     def list(self, *, local: bool = False) -> Any:
         root = self._root()
-        names = (
-            sorted(p.name for p in root.iterdir() if (p / "endpoint.yaml").is_file()) if root.is_dir() else []
-        )
-        return paged(self.get(n) for n in names)
+        paths = sorted(root.glob("*/endpoint.yaml")) if root.is_dir() else []
+        found = read_all([p for p in paths if not p.parent.name.startswith(".")], _REQUIRED)
+        return paged(self.get(record["name"]) for _, record in found)
 
     def get_keys(self, name: str) -> EndpointAuthKeys:
         self._ensure_gateway(name)  # keys are for a scoring URI that answers
@@ -135,21 +150,20 @@ class OnlineEndpointOperations(LocalOperations):
             raise validation_error(
                 f"key_type must be 'primary' or 'secondary', not '{key_type}'.", ErrorTarget.ONLINE_ENDPOINT
             )
-        record = self._record(name)
-        record["keys"][key_type] = secrets.token_urlsafe(32)
-        self._write(record)
+        self._update(name, lambda record: record["keys"].__setitem__(key_type, secrets.token_urlsafe(32)))
         return completed(None)
 
     def begin_delete(self, name: str | None = None, *, local: bool = False) -> LROPoller[None]:
         """Stop the endpoint's gateway and every deployment's server, then remove it."""
         if not name:
             raise validation_error("Give the name of the endpoint to delete.", ErrorTarget.ONLINE_ENDPOINT)
-        record = self._record(name)
         folder = self._folder(name)
-        for deployment in record.get("deployments") or []:
-            _deployments.stop(folder, deployment)
-        _stop_gateway(record)
-        remove_tree(folder)
+        with self._lock(name):
+            record = self._record(name)
+            for deployment in record.get("deployments") or []:
+                _deployments.stop(folder, deployment)
+            _stop_gateway(record)
+            remove_tree(folder)
         return completed(None)
 
     # -- scoring ---------------------------------------------------------------------------------
@@ -250,18 +264,35 @@ class OnlineEndpointOperations(LocalOperations):
             port = 0
         if not port or not _healthy(port):
             raise HttpResponseError(message=f"The gateway of endpoint {name} did not start; see its logs.")
-        record = self._record(name)
-        record["gateway"] = {
-            "pid": process.pid,
-            "port": port,
-            "started": psutil.Process(process.pid).create_time(),
-        }
-        self._write(record)
+        started = psutil.Process(process.pid).create_time()
+        # Under the record's lock: a key rotation meanwhile is kept, not overwritten.
+        self._update(
+            name, lambda record: record.update(gateway={"pid": process.pid, "port": port, "started": started})
+        )
         return port
 
     def _location(self) -> str:
         workspace = read_record(self._scope.require_workspace() / "workspace.yaml")
         return str(workspace.get("entity", {}).get("location") or "westeurope")
+
+
+_REQUIRED = ("name", "keys", "deployments")
+
+
+def _shares(given: Any, field: str) -> dict[str, int]:
+    """Traffic percentages as the REST body carries them (integers); anything else is refused with
+    the service's kind of error instead of a raw ``ValueError``."""
+    shares: dict[str, int] = {}
+    for name, value in (given or {}).items():
+        text = str(value).strip()
+        if isinstance(value, bool) or not (isinstance(value, int) or text.lstrip("-").isdigit()):
+            raise validation_error(
+                f"(UserError) {field} for deployment '{name}' must be a whole percentage 0-100, "
+                f"not {value!r}.",
+                ErrorTarget.ONLINE_ENDPOINT,
+            )
+        shares[str(name)] = int(text)
+    return shares
 
 
 def _check_traffic(traffic: dict[str, int], mirror: dict[str, int], deployments: list[str]) -> None:
@@ -339,6 +370,8 @@ def _stop_gateway(record: dict[str, Any]) -> None:
     if not _alive(gateway):
         return
     process = psutil.Process(gateway["pid"])
+    if abs(process.create_time() - gateway.get("started", 0)) > 0.01:
+        return  # the pid was recycled: that process is not our gateway
     process.terminate()
     try:
         process.wait(timeout=10)

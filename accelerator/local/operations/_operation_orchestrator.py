@@ -24,6 +24,7 @@ from accelerator.local._execution._paths import default_output_uri, expand_outpu
 from accelerator.local._execution._records import JobRecords
 from accelerator.local._scope import LocalScope
 from accelerator.local._storage import parse_datastore_uri
+from accelerator.local._store import relative
 from accelerator.local.operations._datastore_operations import DEFAULT_DATASTORE
 
 _ARM_ASSET = re.compile(r"^/subscriptions/.+/(?P<kind>[a-z]+)/(?P<name>[^/]+)/versions/(?P<version>[^/]+)$")
@@ -176,6 +177,7 @@ class LocalOrchestrator:
     def _path(self, uri: str, kind: str | None, base_path: Any, name: str) -> tuple[dict[str, Any], str]:
         job_output = _JOB_OUTPUT.match(uri)
         if job_output:
+            inner = relative(job_output["path"], "job output path", ErrorTarget.JOB)  # no '..' out of it
             records = JobRecords(self.workspace_dir)
             if not records.exists(job_output["job"]):
                 raise not_found("Job", job_output["job"], f"workspace '{self._scope.workspace_name}'")
@@ -191,8 +193,8 @@ class LocalOrchestrator:
                     ErrorTarget.JOB,
                 )
             found = outputs[job_output["output"]]["uri"]
-            if job_output["path"]:
-                found = f"{found.rstrip('/')}/{job_output['path']}"
+            if inner:
+                found = f"{found.rstrip('/')}/{inner}"
             return {"uri": found}, found
         if uri.startswith("azureml://registries/") and kind in MODEL_TYPES:
             from accelerator.local.operations._deployment_scoring import model_files, registered_model

@@ -17,7 +17,7 @@ from accelerator.local._exceptions import not_found
 from accelerator.local._paging import paged
 from accelerator.local._poller import completed
 from accelerator.local._scope import LOCAL_LOCATION
-from accelerator.local._store import plain, read_record, remove_tree, write_record
+from accelerator.local._store import plain, read_all, read_record, remove_tree, write_record
 from accelerator.local._validation import check_location, check_name, to_rest
 from accelerator.local.operations._base import LocalOperations
 
@@ -36,7 +36,7 @@ class RegistryOperations(LocalOperations):
         to_rest(registry)
         entity = plain(registry._to_dict())
         entity["location"] = location
-        path = self._scope.registries_root / registry.name / "registry.yaml"
+        path = self._scope.registry_dir(registry.name) / "registry.yaml"
         record = read_record(path) if path.is_file() else {"resource_group": self._scope.resource_group_name}
         record["entity"] = entity
         write_record(path, record)
@@ -46,7 +46,7 @@ class RegistryOperations(LocalOperations):
         name = name or self._scope.registry_name
         if not name:
             raise ValueError("Pass the registry name: this client is not bound to a registry.")
-        path = self._scope.registries_root / name / "registry.yaml"
+        path = self._scope.registry_dir(name) / "registry.yaml"
         if not path.is_file():
             raise not_found(
                 "Registry",
@@ -62,10 +62,11 @@ class RegistryOperations(LocalOperations):
     def list(self, *, scope: str = "resource_group") -> Iterable[Registry]:
         root = self._scope.registries_root
         folders = sorted(root.iterdir()) if root.is_dir() else []
-        found = [p.name for p in folders if (p / "registry.yaml").is_file()]
-        return paged(self.get(name) for name in found)
+        paths = [p / "registry.yaml" for p in folders if not p.name.startswith(".")]
+        found = read_all([p for p in paths if p.is_file()], ("entity",))  # a damaged one is skipped
+        return paged(self.get(path.parent.name) for path, _ in found)
 
     def begin_delete(self, *, name: str, **kwargs: Any) -> LROPoller[None]:
         self.get(name)
-        remove_tree(self._scope.registries_root / name)
+        remove_tree(self._scope.registry_dir(name))
         return completed(None)

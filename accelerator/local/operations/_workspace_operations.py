@@ -18,12 +18,13 @@ from accelerator.local._mlflow import tracking_uri
 from accelerator.local._paging import paged
 from accelerator.local._poller import completed
 from accelerator.local._scope import LOCAL_LOCATION
-from accelerator.local._store import plain, read_record, remove_tree, write_record
+from accelerator.local._store import plain, read_all, read_record, record_lock, remove_tree, write_record
 from accelerator.local._validation import check_location, check_name, to_rest
 from accelerator.local.operations._base import LocalOperations
 from accelerator.local.operations._datastore_operations import create_default_datastore
 
 _UPDATABLE = ("tags", "description", "display_name")
+_REQUIRED = ("resource_group", "entity")
 
 
 class WorkspaceOperations(LocalOperations):
@@ -50,14 +51,15 @@ class WorkspaceOperations(LocalOperations):
         entity = plain(workspace._to_dict())
         entity["location"] = location
         if path.is_file():
-            record = read_record(path)
-            current = record["entity"]
-            for key in _UPDATABLE:
-                if key == "tags":
-                    current["tags"] = {**current.get("tags", {}), **(entity.get("tags") or {})}
-                elif entity.get(key) is not None:
-                    current[key] = entity[key]
-            write_record(path, record)
+            with record_lock(folder / ".workspace.lock"):  # a concurrent update is never undone
+                record = read_record(path, _REQUIRED)
+                current = record["entity"]
+                for key in _UPDATABLE:
+                    if key == "tags":
+                        current["tags"] = {**current.get("tags", {}), **(entity.get("tags") or {})}
+                    elif entity.get(key) is not None:
+                        current[key] = entity[key]
+                write_record(path, record)
         else:
             # The default datastore first, the workspace record last: a crash in between leaves
             # no workspace, and creating it again completes it.
@@ -79,12 +81,16 @@ class WorkspaceOperations(LocalOperations):
             raise ValueError("scope must be 'resource_group' or 'subscription'.")
         root = self._scope.workspaces_root
         groups = [root / self._scope.resource_group_name] if scope == "resource_group" else root.glob("*")
-        found = [
-            self._load(folder.name, folder.parent.name)
+        paths = [
+            folder / "workspace.yaml"
             for group in groups
-            if group.is_dir()
+            if group.is_dir() and not group.name.startswith(".")
             for folder in sorted(group.iterdir())
-            if (folder / "workspace.yaml").is_file()
+            if not folder.name.startswith(".") and (folder / "workspace.yaml").is_file()
+        ]
+        # A damaged record is quarantined with a warning; the other workspaces still list.
+        found = [
+            self._load(path.parent.name, path.parent.parent.name) for path, _ in read_all(paths, _REQUIRED)
         ]
         if filtered_kinds:
             kinds = [filtered_kinds] if isinstance(filtered_kinds, str) else filtered_kinds
@@ -115,7 +121,7 @@ class WorkspaceOperations(LocalOperations):
                 f"resource group '{resource_group}' of the local backend",
                 "Create it first: run notebooks/05_create_workspaces.ipynb.",
             )
-        record = read_record(path)
+        record = read_record(path, _REQUIRED)
         workspace = load_workspace(io.StringIO(yaml.safe_dump(record["entity"])))
         workspace.resource_group = record["resource_group"]
         workspace._id = self._scope.arm_id("workspaces", name, resource_group=resource_group)

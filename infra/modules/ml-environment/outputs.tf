@@ -42,3 +42,18 @@ output "application_insights_name" {
   description = "The workspace's Application Insights."
   value       = azurerm_application_insights.this.name
 }
+
+output "location" {
+  description = "Azure region of the environment's resources."
+  value       = azurerm_resource_group.this.location
+}
+
+output "storage_account_id" {
+  description = "Resource id of the workspace's default storage account."
+  value       = azurerm_storage_account.this.id
+}
+
+output "container_registry_id" {
+  description = "Resource id of the workspace's container registry."
+  value       = azurerm_container_registry.this.id
+}
