@@ -41,8 +41,39 @@ def _database(store_uri: str) -> tuple[str, str]:
     return f"sqlite:///{database.as_posix()}", (database.parent / "artifacts").as_posix()
 
 
+def _download_copies() -> None:
+    """Loading ``models:/...`` from a workspace's artifacts copies them, as from Azure's storage.
+
+    MLflow's local artifact repository hands out the stored folder itself when no destination is
+    given, and ``mlflow.pyfunc.load_model`` then writes its ``registered_model_meta`` file into it:
+    a load would change a registered model's files, which never happens on Azure (a download goes
+    to a temporary folder). Inside a local workspace or registry (a folder with ``workspace.yaml``
+    or ``registry.yaml`` above it), downloads without a destination get a fresh copy instead.
+    """
+    from mlflow.store.artifact.artifact_repo import ArtifactRepository
+    from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
+
+    original = LocalArtifactRepository.download_artifacts
+    if getattr(original, "_accelerator", False):
+        return
+
+    def download_artifacts(self: Any, artifact_path: str, dst_path: str | None = None) -> str:
+        root = Path(self.artifact_dir)
+        in_store = any(
+            (folder / "workspace.yaml").is_file() or (folder / "registry.yaml").is_file()
+            for folder in (root, *root.parents)
+        )
+        if dst_path or not in_store:
+            return original(self, artifact_path, dst_path)
+        return ArtifactRepository.download_artifacts(self, artifact_path, None)
+
+    download_artifacts._accelerator = True  # type: ignore[attr-defined]
+    LocalArtifactRepository.download_artifacts = download_artifacts  # type: ignore[method-assign]
+
+
 def tracking_store(store_uri: str, artifact_uri: str | None = None) -> Any:
     """MLflow's tracking store plugin entry point for the ``accelerator-sqlite`` scheme."""
+    _download_copies()
     from mlflow.exceptions import MlflowException
     from mlflow.protos.databricks_pb2 import ENDPOINT_NOT_FOUND
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
@@ -71,6 +102,8 @@ def tracking_store(store_uri: str, artifact_uri: str | None = None) -> Any:
 def registry_store(store_uri: str, tracking_uri: str | None = None) -> Any:
     """MLflow's model registry store plugin entry point for the ``accelerator-sqlite`` scheme."""
     from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore
+
+    _download_copies()
 
     return SqlAlchemyStore(_database(store_uri)[0])
 

@@ -257,5 +257,11 @@ def test_ml_client_and_mlflow_share_one_registry(
     mlflow_model = jobs_client.models.create_or_update(
         Model(name="via-mlflow", path=str(saved), type=AssetTypes.MLFLOW_MODEL)
     )
+    before = _downloaded(jobs_client, "via-mlflow", mlflow_model.version, tmp_path / "before")
     loaded = mlflow.pyfunc.load_model(f"models:/via-mlflow/{mlflow_model.version}")
     assert loaded.predict(pd.DataFrame({"x": [5]}))["x"].tolist() == [10]
+    # Loading reads a copy, as from Azure's storage: the registered files are never written to
+    # (MLflow writes a registered_model_meta file into what it loads from).
+    after = _downloaded(jobs_client, "via-mlflow", mlflow_model.version, tmp_path / "after")
+    assert sorted(Path(p).name for p in after) == sorted(Path(p).name for p in before)
+    assert not any(p.endswith("registered_model_meta") for p in after)
