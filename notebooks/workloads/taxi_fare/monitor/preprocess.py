@@ -50,9 +50,8 @@ def main(argv: list[str] | None = None) -> None:
     (out / "MLTable").write_text(
         "paths:\n  - file: ./data.parquet\ntransformations:\n  - read_parquet\n"
     )
-    print(
-        f"{len(rows)} rows from {args.data_window_start} to {args.data_window_end}"
-    )
+    window = f"{args.data_window_start} to {args.data_window_end}"
+    print(f"{len(rows)} rows from {window}")
 
 
 if __name__ == "__main__":
