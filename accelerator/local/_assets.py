@@ -7,6 +7,7 @@ under ``entity``, plus what the local backend needs (a content fingerprint, crea
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +83,13 @@ class VersionedRecords:
 def _version_key(version: Any) -> tuple[int, str]:
     text = str(version)
     return (int(text), "") if text.isdigit() else (0, text)
+
+
+def copy_model_files(source: Path, target: Path) -> None:
+    """A model version's files (a folder or one file) into ``target``, as ``models.download`` gives
+    them on Azure: ``<download_path>/<name>/<folder or file>``; shared by workspaces and registries."""
+    target.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        shutil.copytree(source, target / source.name, dirs_exist_ok=True)
+    else:
+        shutil.copy2(source, target / source.name)

@@ -10,7 +10,6 @@ path, archiving) is kept in version tags under ``azureml.``, hidden from the mod
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from accelerator._hashing import fingerprint
 from accelerator.local import _mlflow
+from accelerator.local._assets import copy_model_files
 from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
 from accelerator.local._execution._paths import local_output
 from accelerator.local._execution._records import JobRecords
@@ -300,13 +300,7 @@ class ModelOperations(LocalOperations):
     def download(self, name: str, version: str, download_path: str | Path = ".") -> None:
         """As the SDK: the model's files under ``<download_path>/<name>/``."""
         self.get(name, version)
-        source = Path(self._local_path(name, version))
-        target = Path(download_path) / name
-        target.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target / source.name, dirs_exist_ok=True)
-        else:
-            shutil.copy2(source, target / source.name)
+        copy_model_files(Path(self._local_path(name, version)), Path(download_path) / name)
 
     def archive(self, name: str, version: str | None = None, label: str | None = None, **kwargs: Any) -> None:
         self._set_archived(name, version, label, True)

@@ -26,7 +26,7 @@ from azure.ai.ml.exceptions import ErrorTarget, ValidationErrorType
 from azure.core.paging import ItemPaged
 
 from accelerator._hashing import fingerprint
-from accelerator.local._assets import VersionedRecords
+from accelerator.local._assets import VersionedRecords, copy_model_files
 from accelerator.local._exceptions import LocalBackendUnsupportedError, conflict, not_found, validation_error
 from accelerator.local._paging import paged
 from accelerator.local._validation import check_name
@@ -169,13 +169,7 @@ class RegistryModelOperations(LocalOperations):
     def download(self, name: str, version: str, download_path: str | Path = ".") -> None:
         """As the SDK: the model's files under ``<download_path>/<name>/``."""
         self.get(name, version)
-        source = Path(self._local_path(name, version))
-        target = Path(download_path) / name
-        target.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target / source.name, dirs_exist_ok=True)
-        else:
-            shutil.copy2(source, target / source.name)
+        copy_model_files(Path(self._local_path(name, version)), Path(download_path) / name)
 
     def share(self, *args: Any, **kwargs: Any) -> Model:
         raise validation_error(
