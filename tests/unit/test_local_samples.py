@@ -268,8 +268,8 @@ def test_a_model_from_the_artifacts_a_job_logged(jobs_client: LocalMLClient, tmp
     )
     local = Path(jobs_client.models._local_path("twice", "1"))
     assert (local / "MLmodel").is_file()
-    for path in ("nothing-here", "../../../../.."):
-        with pytest.raises(ValidationException, match="has no files"):
+    for path, message in (("nothing-here", "has no files"), ("../../../../..", "'..' is not allowed")):
+        with pytest.raises(ValidationException, match=message):
             jobs_client.models.create_or_update(
                 Model(name="twice", path=f"azureml://jobs/{job}/outputs/artifacts/paths/{path}")
             )

@@ -108,6 +108,22 @@ def test_turned_off_every_python_is_cold(server: WarmServer, workdir: Path) -> N
     assert result.stdout.splitlines()[0] == "cold"
 
 
+def test_signals_are_as_a_fresh_interpreter_has_them(server: WarmServer, workdir: Path) -> None:
+    # A worker of a ProcessPoolExecutor that died must give its driver a BrokenPipeError, not
+    # kill it by SIGPIPE (exit 141), as in a cold python.
+    (workdir / "signals.py").write_text(
+        "import os, signal as s\n"
+        'print("warm" if os.environ.get("WARM_SERVER") == str(os.getppid()) else "cold")\n'
+        "print([s.getsignal(n) for n in (s.SIGPIPE, s.SIGXFSZ, s.SIGTERM, s.SIGHUP, s.SIGCHLD)])\n"
+        "print(s.getsignal(s.SIGINT) is s.default_int_handler)\n"
+    )
+    line = "python signals.py"
+    warm = _run(server, workdir, line).stdout.splitlines()
+    cold = _run(server, workdir, line, **{SETTING: "0"}).stdout.splitlines()
+    assert (warm[0], cold[0]) == ("warm", "cold")
+    assert warm[1:] == cold[1:]
+
+
 def test_children_do_not_share_random_state(server: WarmServer, workdir: Path) -> None:
     line = "python -c 'import numpy, random; print(numpy.random.random(), random.random())'"
     first, second = (_run(server, workdir, line).stdout for _ in range(2))

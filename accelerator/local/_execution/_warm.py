@@ -282,8 +282,12 @@ def _child(request: dict[str, Any], plan: dict[str, Any], fds: list[int]) -> int
     for fd in fds:
         if fd > 2:
             os.close(fd)
-    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE, signal.SIGCHLD):
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
         signal.signal(signum, signal.SIG_DFL)
+    # As a fresh interpreter has them (Python's startup ignores both): a write to a closed pipe is
+    # a BrokenPipeError, not death by signal, e.g. when a ProcessPoolExecutor's worker has died.
+    for signum in (signal.SIGPIPE, signal.SIGXFSZ):
+        signal.signal(signum, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     env = request["env"]
     os.environ.clear()

@@ -34,13 +34,21 @@ def window_rows(folder: Path, start: str, end: str) -> pd.DataFrame:
     return frame[(stamps >= low) & (stamps < high)].reset_index(drop=True)
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data_window_start", required=True)
     parser.add_argument("--data_window_end", required=True)
     parser.add_argument("--input_data", type=Path, required=True)
     parser.add_argument("--preprocessed_input_data", type=Path, required=True)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     rows = window_rows(
         args.input_data, args.data_window_start, args.data_window_end
     )
