@@ -15,6 +15,7 @@ from accelerator.design.errors import DesignError, Problem
 from accelerator.design.maturity import MaturityInputs
 from accelerator.design.raci import Raci
 from accelerator.design.rbac import RbacInputs
+from accelerator.design.runbook import RunbookInputs
 from accelerator.design.sources import YamlSource, read_yaml, validate
 from accelerator.design.team import Team
 from accelerator.design.technology import TechnologyInputs
@@ -31,6 +32,7 @@ FILES: dict[str, tuple[str, type[BaseModel]]] = {
     "compute": ("compute.yaml", ComputeInputs),
     "rbac": ("rbac.yaml", RbacInputs),
     "cost": ("cost.yaml", CostInputs),
+    "runbook": ("runbook.yaml", RunbookInputs),
 }
 
 
@@ -45,6 +47,7 @@ class DesignInputs:
     compute: ComputeInputs
     rbac: RbacInputs
     cost: CostInputs
+    runbook: RunbookInputs
 
 
 def _keys(data: Any, *path: str) -> set[str] | None:
@@ -52,6 +55,14 @@ def _keys(data: Any, *path: str) -> set[str] | None:
     for part in path:
         data = data.get(part) if isinstance(data, dict) else None
     return {str(k) for k in data} if isinstance(data, dict) else None
+
+
+def _activities(raci_data: Any) -> set[str] | None:
+    """raci.yaml's activity names, for the files that refer to them (runbook.yaml)."""
+    listed = raci_data.get("activities") if isinstance(raci_data, dict) else None
+    if not isinstance(listed, list):
+        return None
+    return {str(a["activity"]) for a in listed if isinstance(a, dict) and "activity" in a}
 
 
 def load_inputs(folder: str | Path) -> DesignInputs:
@@ -76,6 +87,7 @@ def load_inputs(folder: str | Path) -> DesignInputs:
         "roles": _keys(team_data, "roles"),
         "groups": _keys(rbac_data, "groups"),
         "custom_roles": _keys(rbac_data, "custom_roles") or set(),
+        "activities": _activities(sources["raci"].data if "raci" in sources else None),
     }
     loaded: dict[str, BaseModel] = {}
     for key, (_, model) in FILES.items():
