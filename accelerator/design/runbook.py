@@ -7,7 +7,9 @@ from these and from what exists in the workspaces and the repository (``accelera
 
 from __future__ import annotations
 
-from pydantic import Field, ValidationInfo, field_validator
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from accelerator.design._types import Model, Text
 
@@ -27,32 +29,31 @@ class Procedure(Model):
         return value
 
 
+def _signal_type(value: str) -> str:
+    from azure.ai.ml.constants import MonitorSignalType
+
+    known = sorted(t.value for t in MonitorSignalType)
+    if value not in known:
+        raise ValueError(f"unknown signal type {value}: use one of {', '.join(known)}")
+    return value
+
+
+def _schedule_kind(value: str) -> str:
+    if value not in ("job", "monitor"):
+        raise ValueError(f"unknown schedule kind {value}: use job (JobSchedule) or monitor (MonitorSchedule)")
+    return value
+
+
+# Checked key by key, so that a wrong key and a wrong procedure are both reported.
+SignalType = Annotated[str, AfterValidator(_signal_type)]
+ScheduleKind = Annotated[str, AfterValidator(_schedule_kind)]
+
+
 class RunbookInputs(Model):
     """Procedures by what fires: a monitor signal's type, a schedule's kind, an event subscription's
     name (infra/event_subscriptions.yaml), a pipeline's file (.github/workflows)."""
 
-    signals: dict[str, Procedure] = Field(default_factory=dict)
-    schedules: dict[str, Procedure] = Field(default_factory=dict)
+    signals: dict[SignalType, Procedure] = Field(default_factory=dict)
+    schedules: dict[ScheduleKind, Procedure] = Field(default_factory=dict)
     events: dict[str, Procedure] = Field(default_factory=dict)
     pipelines: dict[str, Procedure] = Field(default_factory=dict)
-
-    @field_validator("schedules")
-    @classmethod
-    def _schedule_kinds(cls, value: dict[str, Procedure]) -> dict[str, Procedure]:
-        unknown = sorted(set(value) - {"job", "monitor"})
-        if unknown:
-            raise ValueError(f"unknown schedule kind {', '.join(unknown)}: use job or monitor")
-        return value
-
-    @field_validator("signals")
-    @classmethod
-    def _signal_types(cls, value: dict[str, Procedure]) -> dict[str, Procedure]:
-        from azure.ai.ml.constants import MonitorSignalType
-
-        known = {t.value for t in MonitorSignalType}
-        unknown = sorted(set(value) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown signal type {', '.join(unknown)}: use one of {', '.join(sorted(known))}"
-            )
-        return value

@@ -60,6 +60,7 @@ def owners(inputs: DesignInputs, activity: str) -> tuple[str, str]:
 def describe_trigger(trigger: Any) -> str:
     """A schedule's trigger in words: "every day at 00:00 UTC", "cron 0 3 * * 1 (UTC)"."""
     zone = getattr(trigger, "time_zone", None) or "UTC"
+    zone = str(getattr(zone, "value", zone))  # the SDK's default is its TimeZone enum
     if isinstance(trigger, CronTrigger):
         return f"cron {trigger.expression} ({zone})"
     if isinstance(trigger, RecurrenceTrigger):
