@@ -13,6 +13,7 @@ from accelerator import _display
 
 _EXPORTS = {
     "AzureLoginError": "accelerator._connect",
+    "alert_mails": "accelerator.alerts",
     "connect": "accelerator._connect",
     "connect_registry": "accelerator._connect",
     "find_azure_settings": "accelerator._connect",

@@ -74,7 +74,7 @@ def migrate_checklist(findings: list[Finding], runbook: list[RunbookEntry]) -> l
     items.append(
         ChecklistItem(
             "Every alert, schedule and pipeline has an owner and a procedure (the runbook)",
-            "12_monitor_and_retrain.ipynb#hand-over",
+            "12_monitor_and_retrain.ipynb",
             bool(runbook) and not gaps,
             f"{len(owned)} of {len(runbook)} entries owned"
             + (f"; no procedure: {', '.join(gaps)}" if gaps else ""),
