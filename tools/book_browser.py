@@ -44,7 +44,9 @@ TIMEOUT_MS = 60_000
 
 # Drawn or failed, each diagram ends with an <svg> or mermaid's error diagram; an untouched
 # <pre class="mermaid"> (no script, a CDN that never answered) keeps its source text.
-_DIAGRAMS_SETTLED = """() => [...document.querySelectorAll('pre.mermaid')]
+# Without mermaid's script (missing, empty, blocked) nothing will draw them: settled at once, and
+# reported undrawn, rather than waited for until the timeout.
+_DIAGRAMS_SETTLED = """() => typeof window.mermaid === 'undefined' || [...document.querySelectorAll('pre.mermaid')]
     .every(pre => pre.querySelector('svg') !== null || pre.dataset.processed === 'true')"""
 
 _PAGE_PROBLEMS = r"""() => {

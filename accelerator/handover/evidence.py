@@ -293,13 +293,15 @@ def _versioned_scoring(estate: Estate) -> tuple[bool, str]:
         return False, f"no live deployment on {estate.prod_endpoint} with a scoring script"
     name = Path(script).name
     found = sorted(estate.repo.glob(f"notebooks/workloads/*/*/{name}"))
-    tested = [
-        t for t in estate.repo.glob("tests/**/test_*.py") if Path(name).stem in t.read_text(encoding="utf-8")
-    ]
+    # The script's own test module, as the project names them (tests/workloads/test_score.py).
+    tested = sorted(estate.repo.glob(f"tests/**/test_{Path(name).stem}.py"))
     places = ", ".join(str(f.relative_to(estate.repo)) for f in found)
     return _both(
         (bool(found), f"prod's {name}: {places or 'not in the repository'}"),
-        (bool(tested), f"tested by {', '.join(sorted(t.name for t in tested)) or 'no test'}"),
+        (
+            bool(tested),
+            f"tested by {', '.join(str(t.relative_to(estate.repo)) for t in tested) or 'no test'}",
+        ),
     )
 
 
@@ -345,7 +347,7 @@ def _deployment_traceability(estate: Estate) -> tuple[bool, str]:
     run = estate.dev.jobs.get(job)
     return (
         True,
-        f"prod → registry {parts[-3]}:{parts[-1]} → dev {name}:{version} → job {run.name}",
+        f"prod → registry {parts[-3]}:{parts[-1]} → dev {name}:{version} → its job ({run.status})",
     )
 
 

@@ -191,7 +191,7 @@ def _workflow_triggers(document: Mapping[str, Any]) -> str:
             words.append("by hand")
         else:
             words.append(str(event))
-    return ", ".join(words) or "never (no trigger)"
+    return "on " + ", ".join(words) if words else "never (no trigger)"
 
 
 def _pipelines(inputs: DesignInputs, repo: Path) -> list[RunbookEntry]:

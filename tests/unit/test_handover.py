@@ -143,11 +143,11 @@ def test_the_runbook_lists_what_exists_with_its_owners_and_gaps(
     route = by_name["retrain-on-monitor-breach"]
     assert route.kind == "event" and "workloads.taxi_fare.retrain.handler.handle" in route.where
     assert route.runs == "on RunStatusChanged in prod"
-    assert by_name["model-cd"].runs == "push to main, by hand"
+    assert by_name["model-cd"].runs == "on push to main, by hand"
     assert by_name["model-cd"].accountable == "Sam Patel (Team lead)"
     # Found without a procedure: listed as a gap, never left out.
     report = by_name["nightly report"]
-    assert not report.has_procedure and report.when == NO_PROCEDURE and report.runs == "cron 0 6 * * *"
+    assert not report.has_procedure and report.when == NO_PROCEDURE and report.runs == "on cron 0 6 * * *"
     text = runbook_markdown(entries)
     assert "**pipeline: nightly report**" in text and NO_PROCEDURE in text
     assert "Owner: Jordan Lee (Project lead)" in text and "Mails: oncall@example.com." in text

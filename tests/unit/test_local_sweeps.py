@@ -52,7 +52,7 @@ value = float(sys.argv[1])
 for step in range(20):
     mlflow.log_metric("loss", value, step=step)
     if value > 5:
-        time.sleep(0.3)
+        time.sleep(1.0)  # 20 s in all: time for the policy to stop it on a busy machine
 print("all steps logged")
 """
 
@@ -137,7 +137,7 @@ def test_the_bandit_policy_stops_a_trial_that_falls_behind(
     assert jobs_client.jobs.get(good).status == "Completed"
     assert jobs_client.jobs.get(bad).status == "Canceled"
     assert len(tracking.get_metric_history(good, "loss")) == 20
-    assert len(tracking.get_metric_history(bad, "loss")) < 20  # stopped well before its 6 s
+    assert len(tracking.get_metric_history(bad, "loss")) < 20  # stopped well before its 20 s
     assert tracking.get_run(bad).info.status == "KILLED"
 
 
