@@ -59,7 +59,8 @@ def text_of(notebook: nbformat.NotebookNode) -> str:
         for output in cell.get("outputs", []):
             if "text" in output:
                 parts.append(output["text"])
-            parts.append(output.get("data", {}).get("text/plain", ""))
+            data = output.get("data", {})
+            parts.append(data.get("text/markdown") or data.get("text/plain", ""))
     return "\n".join(parts)
 
 

@@ -108,6 +108,15 @@ def test_notebooks_run_in_order_then_again(fresh_store, tmp_path):
     assert "retraining: breach in taxi-fare-prod-monitor-20260306T000000Z" in monitoring
     assert "gate: PROMOTE" in monitoring or "gate: BLOCK" in monitoring
     assert "enabled schedules: []" in monitoring  # no scheduler left running
+    # The handover, from what exists: the runbook's alerts with their owners from the RACI and no
+    # gap; the maturity scored again from evidence; the Migrate checklist ticked from it.
+    assert "**alert: taxi-fare-prod-monitor/data-drift (data_drift)** (enabled)" in monitoring
+    assert "**schedule: taxi-fare-weekly-retraining** (enabled), dev (mlw-taxi-dev)" in monitoring
+    assert "Owner: Jordan Lee (Project lead); on call: Tom Becker (MLOps engineer)" in monitoring
+    assert "No procedure" not in monitoring
+    assert "week 2:  level 1 (DevOps but no MLOps)" in monitoring
+    assert "week 12: level 4 (Full MLOps automated operations)" in monitoring
+    assert monitoring.count("- [x] [") == 9 and "- [ ] [" not in monitoring
     # Week 11 leaves prod serving for week 12 and nothing else: the test endpoints are gone.
     prod = connect("prod", "local")
     assert [e.name for e in prod.online_endpoints.list()] == ["taxi-fare-prod"]
@@ -153,5 +162,6 @@ def test_notebooks_run_in_order_then_again(fresh_store, tmp_path):
     monitoring = text_of(again["12_monitor_and_retrain"])
     assert "breached runs: 3 retrainings: 3" in monitoring
     assert "enabled schedules: []" in monitoring
+    assert "week 12: level 4 (Full MLOps automated operations)" in monitoring
     stop_endpoints(fresh_store)
     assert not processes_of(fresh_store)
