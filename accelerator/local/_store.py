@@ -15,11 +15,11 @@ import time
 import uuid
 import warnings
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
-from azure.ai.ml.exceptions import ErrorCategory, ErrorTarget, ValidationErrorType, ValidationException
 from azure.core.exceptions import HttpResponseError
 from filelock import FileLock
 
@@ -27,28 +27,40 @@ from filelock import FileLock
 MAX_FILE_NAME = 255
 
 
-class ContainmentError(ValidationException, ValueError):
+@cache
+def _containment_error() -> type[Exception]:
     """The SDK's ``ValidationException`` (a user error, as the service refuses a bad name) for a
     name or path that would leave its folder; also a ``ValueError``, as code written against the
-    earlier local backend caught it."""
+    earlier local backend caught it. Made on first use: the job runner imports this module, and
+    importing the Azure ML SDK costs every job a second and a half."""
+    from azure.ai.ml.exceptions import ValidationException
+
+    return type("ContainmentError", (ValidationException, ValueError), {"__module__": __name__})
 
 
-def _refuse(
-    message: str, target: ErrorTarget, kind: ValidationErrorType = ValidationErrorType.INVALID_VALUE
-) -> ContainmentError:
-    return ContainmentError(
+def __getattr__(name: str) -> Any:
+    if name == "ContainmentError":
+        return _containment_error()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _refuse(message: str, target: str, kind: str = "INVALID_VALUE") -> Exception:
+    """``target``: an ``ErrorTarget`` value (plain strings); ``kind``: a ``ValidationErrorType`` name."""
+    from azure.ai.ml.exceptions import ErrorCategory, ValidationErrorType
+
+    return _containment_error()(
         message=message,
         no_personal_data_message=message,
         target=target,
         error_category=ErrorCategory.USER_ERROR,
-        error_type=kind,
+        error_type=ValidationErrorType[kind],
     )
 
 
 # -- containment: every caller-chosen name and path is checked here before it touches the disk ----
 
 
-def segment(value: Any, kind: str = "name", target: ErrorTarget = ErrorTarget.GENERAL) -> str:
+def segment(value: Any, kind: str = "name", target: str = "General") -> str:
     """``value`` as one entry of a store folder (an asset, job, endpoint or datastore name, a version).
 
     Refused, with the SDK's ``ValidationException`` in the service's "(UserError)" style and before
@@ -57,7 +69,7 @@ def segment(value: Any, kind: str = "name", target: ErrorTarget = ErrorTarget.GE
     so a group added later is contained too.
     """
     if value is None or value == "":
-        raise _refuse(f"(UserError) A {kind} is required.", target, ValidationErrorType.MISSING_FIELD)
+        raise _refuse(f"(UserError) A {kind} is required.", target, "MISSING_FIELD")
     if not isinstance(value, str):
         raise _refuse(
             f"(UserError) The {kind} must be a string, not {type(value).__name__} {value!r}.", target
@@ -76,14 +88,14 @@ def segment(value: Any, kind: str = "name", target: ErrorTarget = ErrorTarget.GE
     return value
 
 
-def join(root: Path, *names: str, kind: str = "name", target: ErrorTarget = ErrorTarget.GENERAL) -> Path:
+def join(root: Path, *names: str, kind: str = "name", target: str = "General") -> Path:
     """``root/<name>/...`` with every name checked by :func:`segment`, and the result checked to be
     inside ``root`` even through symbolic links."""
     path = root.joinpath(*(segment(n, kind, target) for n in names))
     return inside(root, path, target)
 
 
-def inside(root: Path | str, path: Path | str, target: ErrorTarget = ErrorTarget.GENERAL) -> Path:
+def inside(root: Path | str, path: Path | str, target: str = "General") -> Path:
     """``path`` if it resolves to ``root`` or below it; else the service's kind of refusal."""
     resolved_root = Path(root).resolve()
     resolved = Path(path).resolve()
@@ -92,7 +104,7 @@ def inside(root: Path | str, path: Path | str, target: ErrorTarget = ErrorTarget
     return Path(path)
 
 
-def relative(path: Any, what: str = "path", target: ErrorTarget = ErrorTarget.GENERAL) -> str:
+def relative(path: Any, what: str = "path", target: str = "General") -> str:
     """A path inside a datastore, job output or artifact folder, normalised (``a/./b/`` -> ``a/b``).
 
     A leading ``/`` means the container's root, as in Azure Storage; ``..`` (which would climb out

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from azure.ai.ml.exceptions import ErrorTarget
 from filelock import FileLock
 
 from accelerator.local._store import join, read_all, read_record, write_record
@@ -36,7 +35,7 @@ class JobRecords:
         self.root = workspace_dir / "jobs"
 
     def folder(self, name: str) -> Path:
-        return join(self.root, name, kind="job name", target=ErrorTarget.JOB)
+        return join(self.root, name, kind="job name", target="Job")  # ErrorTarget.JOB
 
     def log(self, name: str) -> Path:
         return self.folder(name) / LOG_NAME
