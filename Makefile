@@ -64,11 +64,15 @@ html: setup $(NODE_STAMP)
 chromium:
 	command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 
-## test: lint, unit and notebook tests, nbval against the committed outputs, the book build
+## test: lint; nbval: the book's first run on a fresh store against the committed outputs; then the
+## unit, notebook and infrastructure tests and the book build, the in-order test running every
+## notebook again on the store nbval left (conftest.py), instead of executing the book twice more
+NBVAL_STORE := $(CURDIR)/_build/nbval-store
 test: setup $(NODE_STAMP) $(CHECKOV_STAMP) chromium lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile tests
-	$(BIN)/python -m pytest -p no:xdist --nbval --nbval-current-env \
+	ACCELERATOR_NBVAL_STORE=$(NBVAL_STORE) $(BIN)/python -m pytest -p no:xdist --nbval --nbval-current-env \
 		--sanitize-with tests/nbval_sanitize.cfg notebooks
+	ACCELERATOR_NBVAL_STORE=$(NBVAL_STORE) $(BIN)/python -m pytest -n 2 --dist loadfile tests
+	rm -rf $(NBVAL_STORE)
 
 lint: setup
 	$(BIN)/ruff check .

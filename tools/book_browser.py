@@ -46,8 +46,9 @@ TIMEOUT_MS = 60_000
 # <pre class="mermaid"> (no script, a CDN that never answered) keeps its source text.
 # Without mermaid's script (missing, empty, blocked) nothing will draw them: settled at once, and
 # reported undrawn, rather than waited for until the timeout.
-_DIAGRAMS_SETTLED = """() => typeof window.mermaid === 'undefined' || [...document.querySelectorAll('pre.mermaid')]
-    .every(pre => pre.querySelector('svg') !== null || pre.dataset.processed === 'true')"""
+_DIAGRAMS_SETTLED = """() => typeof window.mermaid === 'undefined'
+    || [...document.querySelectorAll('pre.mermaid')]
+        .every(pre => pre.querySelector('svg') !== null || pre.dataset.processed === 'true')"""
 
 _PAGE_PROBLEMS = r"""() => {
   const problems = [];
