@@ -21,8 +21,6 @@ if TYPE_CHECKING:
 
 
 def run(runner: Runner, name: str) -> str:
-    from accelerator.local._execution._runner import cancelled
-
     records = runner.records
     record = runner.start(name)
     settings = record.get("settings") or {}
@@ -31,7 +29,7 @@ def run(runner: Runner, name: str) -> str:
     skipped: list[str] = []
     for step in record["order"]:
         node = record["nodes"][step]
-        if cancelled():
+        if runner.cancelled():
             break
         upstream = [dep for dep in node["after"] if dep in failed or dep in skipped]
         if upstream:
@@ -79,7 +77,7 @@ def run(runner: Runner, name: str) -> str:
         if not settings.get("continue_on_step_failure"):
             break
 
-    if cancelled():
+    if runner.cancelled():
         runner.finish(name, "Canceled")
         return "Canceled"
     if failed:

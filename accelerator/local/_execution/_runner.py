@@ -37,25 +37,7 @@ from accelerator.local._execution._tracking import InProcessTracking, RemoteTrac
 from accelerator.local._execution._warm import WarmServer
 from accelerator.local._execution._warm import enabled as warm_enabled
 
-_cancelled = False
 _GUARD = Path(__file__).with_name("_guard.py")
-_guarded: list[subprocess.Popen[bytes]] = []  # the guards of the commands running now
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    # The job's own processes share the group and stop on the same signal; the runner only notes
-    # it and finishes the bookkeeping (statuses, MLflow run) before leaving.
-    global _cancelled
-    _cancelled = True
-    # Each command runs under its guard in a process group of its own (so a kill -9 of this
-    # runner's group leaves the guard alive to stop the command): pass the signal on to them.
-    for process in _guarded:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-
-
-def cancelled() -> bool:
-    return _cancelled
 
 
 class Runner:
@@ -64,6 +46,23 @@ class Runner:
         self.records = JobRecords(workspace_dir)
         self._tracking: InProcessTracking | RemoteTracking | None = None
         self.warm: WarmServer | None = None
+        # Cancellation is the runner's: set by SIGTERM (main), read by the pipeline and sweep loops.
+        self._cancelled = False
+        self._guarded: list[subprocess.Popen[bytes]] = []  # the guards of the commands running now
+
+    def cancel(self) -> None:
+        """Note the cancellation and pass it on to the running commands' guards. The job's own
+        processes share the group and stop on the same signal; the runner only finishes the
+        bookkeeping (statuses, MLflow run) before leaving. Each command runs under its guard in a
+        process group of its own (so a kill -9 of this runner's group leaves the guard alive to
+        stop the command)."""
+        self._cancelled = True
+        for process in self._guarded:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+
+    def cancelled(self) -> bool:
+        return self._cancelled
 
     def start_warm_server(self, name: str) -> None:
         """Start the job's warm server (see _warm.py) unless turned off."""
@@ -141,7 +140,7 @@ class Runner:
 
     def launch(self, name: str, parent_run: str | None = None) -> tuple[subprocess.Popen[bytes] | None, Any]:
         """Bind the job's inputs and outputs and start its command; (process, context to complete it)."""
-        if cancelled():
+        if self.cancelled():
             self.finish(name, "Canceled")
             return None, None
         record = self.start(name, parent_run)
@@ -181,7 +180,7 @@ class Runner:
         process = subprocess.Popen(
             guarded, cwd=workdir, env=env, stdout=handle, stderr=subprocess.STDOUT, process_group=0
         )
-        _guarded[:] = [p for p in _guarded if p.returncode is None] + [process]
+        self._guarded[:] = [p for p in self._guarded if p.returncode is None] + [process]
         try:
             started = psutil.Process(process.pid).create_time()
         except psutil.NoSuchProcess:  # it has ended already
@@ -208,7 +207,7 @@ class Runner:
         """Record how a finished process ended: publish outputs, close the MLflow run, set the status."""
         record = self.records.get(name)
         self._log_working_folder(record)
-        if cancelled() or record["status"] == "CancelRequested":
+        if self.cancelled() or record["status"] == "CancelRequested":
             self.finish(name, "Canceled")
             return "Canceled"
         if timed_out:
@@ -315,8 +314,8 @@ def _environment(
 
 def main(argv: list[str]) -> int:
     workspace_dir, name = Path(argv[0]), argv[1]
-    signal.signal(signal.SIGTERM, _on_sigterm)
     runner = Runner(workspace_dir)
+    signal.signal(signal.SIGTERM, lambda signum, frame: runner.cancel())
     try:
         runner.start_warm_server(name)
         if runner.warm is None:
@@ -332,8 +331,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    # Run the module under its own name, not as __main__: _pipeline and _sweep import it to ask
-    # cancelled(), and a second copy of the module would never see the SIGTERM flag set here.
-    from accelerator.local._execution import _runner
-
-    sys.exit(_runner.main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))

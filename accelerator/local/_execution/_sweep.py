@@ -99,8 +99,6 @@ def better(goal: str, value: float, than: float) -> bool:
 
 
 def run(runner: Runner, name: str) -> str:
-    from accelerator.local._execution._runner import cancelled
-
     records = runner.records
     record = runner.start(name)
     limits = record["limits"]
@@ -131,7 +129,7 @@ def run(runner: Runner, name: str) -> str:
         else None
     )
     while True:
-        if cancelled() or (deadline and time.monotonic() > deadline):
+        if runner.cancelled() or (deadline and time.monotonic() > deadline):
             for child, (process, _) in running.items():
                 records.update(child, status="CancelRequested")
                 _stop(process)
@@ -201,8 +199,6 @@ def run(runner: Runner, name: str) -> str:
 
 
 def _conclude(runner: Runner, name: str, trials: list[str]) -> str:
-    from accelerator.local._execution._runner import cancelled
-
     records = runner.records
     record = records.get(name)
     goal, metric = record["objective"]["goal"], record["objective"]["primary_metric"]
@@ -216,7 +212,7 @@ def _conclude(runner: Runner, name: str, trials: list[str]) -> str:
             continue
         if best_value is None or better(goal, value, best_value):
             best, best_value = child, value
-    if cancelled():
+    if runner.cancelled():
         runner.finish(name, "Canceled")
         return "Canceled"
     if best is None:
