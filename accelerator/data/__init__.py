@@ -1,6 +1,6 @@
 """Synthetic taxi trip data and its data-quality checks."""
 
-from accelerator.data.assets import CONTENT_TAG, register_data
+from accelerator.data.assets import CONTENT_TAG, register_data, version_with_content
 from accelerator.data.taxi import DRIFT_SCENARIOS, TRIP_COLUMNS, generate_trips
 from accelerator.data.validation import DataValidationError, validate_trips
 
@@ -12,4 +12,5 @@ __all__ = [
     "generate_trips",
     "register_data",
     "validate_trips",
+    "version_with_content",
 ]

@@ -13,6 +13,20 @@ from accelerator._hashing import fingerprint
 CONTENT_TAG = "content_sha256"
 
 
+def version_with_content(ml_client: Any, name: str, path: str | Path) -> tuple[Data | None, str]:
+    """(the version of data asset ``name`` whose content is that of the local file or folder
+    ``path``, or None; the content's sha256). The hash is what the ``content_sha256`` tag of each
+    version registered this way holds, so a landing notebook re-run registers nothing new."""
+    local = Path(str(path))
+    if not local.exists():
+        raise FileNotFoundError(f"Nothing to register: {local} does not exist.")
+    content = fingerprint(local.resolve().as_posix())
+    for existing in _versions(ml_client, name):
+        if (existing.tags or {}).get(CONTENT_TAG) == content:
+            return ml_client.data.get(name, version=existing.version), content
+    return None, content
+
+
 def register_data(ml_client: Any, data: Data) -> Data:
     """Register ``data`` (a local file or folder) as a new version, unless one has the same content.
 
@@ -21,13 +35,9 @@ def register_data(ml_client: Any, data: Data) -> Data:
     landing other data adds the next version (auto-incremented, as Azure ML does). Works the
     same with ``azure.ai.ml.MLClient`` and the local client.
     """
-    local = Path(str(data.path))
-    if not local.exists():
-        raise FileNotFoundError(f"Nothing to register: {local} does not exist.")
-    content = fingerprint(local.resolve().as_posix())
-    for existing in _versions(ml_client, data.name):
-        if (existing.tags or {}).get(CONTENT_TAG) == content:
-            return ml_client.data.get(data.name, version=existing.version)
+    same, content = version_with_content(ml_client, data.name, data.path)
+    if same is not None:
+        return same
     data.tags = {**(data.tags or {}), CONTENT_TAG: content}
     data.version = None
     return ml_client.data.create_or_update(data)

@@ -23,7 +23,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from accelerator import connect
 from accelerator._hashing import fingerprint
-from accelerator.data import CONTENT_TAG, register_data
+from accelerator.data import CONTENT_TAG, register_data, version_with_content
 from accelerator.local import LocalBackendUnsupportedError, LocalMLClient, _store
 from accelerator.local._store import read_record, records, write_record
 from accelerator.prerequisites import PrerequisiteError, require
@@ -625,3 +625,16 @@ def test_register_data_treats_not_found_on_list_as_no_versions(
     source = _csv(tmp_path / "trips.csv")
     created = register_data(ml_client, Data(name="fresh", type=AssetTypes.URI_FILE, path=str(source)))
     assert created.version == "1"
+
+
+def test_version_with_content_finds_the_version_or_none(ml_client: LocalMLClient, tmp_path: Path) -> None:
+    source = _csv(tmp_path / "trips.csv")
+    assert version_with_content(ml_client, "trips", source) == (
+        None,
+        fingerprint(source.resolve().as_posix()),
+    )
+    first = register_data(ml_client, Data(name="trips", type=AssetTypes.URI_FILE, path=str(source)))
+    found, content = version_with_content(ml_client, "trips", source)
+    assert (found.version, content) == (first.version, first.tags[CONTENT_TAG])
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        version_with_content(ml_client, "trips", tmp_path / "gone.csv")
