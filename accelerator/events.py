@@ -31,6 +31,9 @@ import yaml
 RUN_STATUS_CHANGED = "Microsoft.MachineLearningServices.RunStatusChanged"
 BREACH_TAG = "azureml_modelmonitor_threshold_breached"
 BREACH_MESSAGE = "has failed due to one or more features violating metric thresholds"
+# What started a retraining, on its job: the breach handler's value, or the weekly schedule's.
+RETRAINING_TAG = "retraining.trigger"
+RETRAINED_ON_BREACH = "monitor-breach"
 SUBSCRIPTIONS_VARIABLE = "ACCELERATOR_EVENT_SUBSCRIPTIONS"
 SUBSCRIPTIONS_FILE = Path(__file__).resolve().parents[1] / "infra" / "event_subscriptions.yaml"
 OPERATORS = ("StringContains", "StringIn", "StringBeginsWith", "StringEndsWith", "IsNotNull")

@@ -31,7 +31,7 @@ class Approval:
 
 def approvers(inputs: DesignInputs, activity: str = RELEASE_ACTIVITY) -> tuple[str, str, tuple[str, ...]]:
     """(role key, role title, the people holding it) of ``activity``'s Accountable."""
-    found = next((a for a in inputs.raci.activities if a.activity == activity), None)
+    found = inputs.raci.find(activity)
     if found is None:
         raise ApprovalRefused(f"design/raci.yaml has no activity '{activity}': add it, with one Accountable.")
     role = found.accountable

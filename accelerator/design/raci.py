@@ -53,6 +53,10 @@ class Raci(Model):
             raise ValueError(f"activities listed twice: {', '.join(twice)}")
         return self
 
+    def find(self, activity: str) -> Activity | None:
+        """The activity named ``activity``, or None."""
+        return next((a for a in self.activities if a.activity == activity), None)
+
     def matrix(self, roles: list[str]) -> list[dict[str, str]]:
         """One row per activity, one column per role (in ``roles`` order), '' where uninvolved."""
         return [

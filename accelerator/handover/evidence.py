@@ -16,18 +16,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
 from azure.ai.ml._restclient.arm_ml_service.models import ScheduleListViewType
 from azure.ai.ml.entities import JobSchedule, MonitorSchedule
 from azure.core.exceptions import ResourceNotFoundError
 
 from accelerator.design.inputs import DesignInputs
 from accelerator.design.maturity import MaturityAssessment, assess, maturity_model
-from accelerator.events import BREACH_TAG, load_subscriptions
+from accelerator.events import BREACH_TAG, RETRAINED_ON_BREACH, RETRAINING_TAG, load_subscriptions
+from accelerator.handover._workflows import load_workflow, triggers
 
 REGISTRY_PREFIX = "azureml://registries/"
 SOURCE_ASSET = "azureml.sourceAssetId"  # where a shared model keeps its workspace origin
-RETRAINING_TAG = "retraining.trigger"  # set by the retraining handler and the weekly schedule
 
 
 @dataclass(frozen=True)
@@ -89,8 +88,7 @@ class Estate:
         )
 
     def workflow(self, name: str) -> dict[str, Any] | None:
-        path = self.repo / ".github" / "workflows" / name
-        return yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+        return load_workflow(self.repo / ".github" / "workflows" / name)
 
     def workflow_text(self, name: str) -> str:
         path = self.repo / ".github" / "workflows" / name
@@ -99,7 +97,7 @@ class Estate:
     def raci_holds(self, activity: str, letters: dict[str, str]) -> tuple[bool, str]:
         """Whether ``activity`` gives each role its letter (R, A, C or I, contained in the role's) and
         someone holds it; with the people, or what is missing."""
-        found = next((a for a in self.inputs.raci.activities if a.activity == activity), None)
+        found = self.inputs.raci.find(activity)
         if found is None:
             return False, f"raci.yaml has no activity '{activity}'"
         held, missing = [], []
@@ -248,9 +246,8 @@ def _pipeline_training(estate: Estate) -> tuple[bool, str]:
         and j.status == "Completed"
         and estate.gate_step in (getattr(j, "jobs", None) or {})
     ]
-    ci = estate.workflow("model-ci.yml") or {}
-    on = ci.get("on", ci.get(True)) or {}
-    started = isinstance(on, dict) and ("pull_request" in on or "push" in on)
+    on = triggers(estate.workflow("model-ci.yml") or {})
+    started = "pull_request" in on or "push" in on
     return _both(
         (bool(gated), f"{len(gated)} completed pipeline jobs in dev with the '{estate.gate_step}' gate"),
         (started, "model-ci.yml runs on code changes" if started else "no CI workflow runs on code changes"),
@@ -265,7 +262,7 @@ def _automatic_retraining(estate: Estate) -> tuple[bool, str]:
         for s in load_subscriptions(estate.repo / "infra" / "event_subscriptions.yaml")
         if any(BREACH_TAG in str(f.get("key", "")) for f in s.get("advanced_filters") or [])
     ]
-    started = [j.name for j in estate.dev_jobs if (j.tags or {}).get(RETRAINING_TAG) == "monitor-breach"]
+    started = [j.name for j in estate.dev_jobs if (j.tags or {}).get(RETRAINING_TAG) == RETRAINED_ON_BREACH]
     return _both(
         (bool(scheduled), f"retraining schedules in dev: {', '.join(scheduled) or 'none'}"),
         (

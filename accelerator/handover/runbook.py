@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from azure.ai.ml._restclient.arm_ml_service.models import ScheduleListViewType
 from azure.ai.ml.entities import CronTrigger, MonitorSchedule, RecurrenceTrigger
 
 from accelerator.design.inputs import DesignInputs
 from accelerator.design.runbook import Procedure
+from accelerator.events import load_subscriptions
+from accelerator.handover._workflows import load_workflow, triggers, workflow_files
 
 NO_PROCEDURE = "No procedure: add one to design/runbook.yaml."
 
@@ -45,7 +46,7 @@ class RunbookEntry:
 
 def owners(inputs: DesignInputs, activity: str) -> tuple[str, str]:
     """(accountable, responsible) of a RACI activity, as the people holding the roles."""
-    found = next((a for a in inputs.raci.activities if a.activity == activity), None)
+    found = inputs.raci.find(activity)
     if found is None:  # load_inputs checks runbook.yaml's activities; a hand-built input may not
         raise ValueError(f"design/raci.yaml has no activity '{activity}' (named in design/runbook.yaml)")
 
@@ -149,16 +150,11 @@ def _schedules(inputs: DesignInputs, environment: str, client: Any) -> list[Runb
 
 
 def _events(inputs: DesignInputs, repo: Path) -> list[RunbookEntry]:
-    path = repo / "infra" / "event_subscriptions.yaml"
-    if not path.is_file():
-        return []
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     entries = []
-    for subscription in document.get("subscriptions") or []:
+    for subscription in load_subscriptions(repo / "infra" / "event_subscriptions.yaml"):
         sources = ", ".join(subscription.get("source_environments") or [])
         handler = subscription.get("handler") or {}
         events = [t.rsplit(".", 1)[-1] for t in subscription.get("included_event_types") or []]
-        runs = f"on {', '.join(events)} in {sources}"
         entries.append(
             _entry(
                 inputs,
@@ -166,21 +162,15 @@ def _events(inputs: DesignInputs, repo: Path) -> list[RunbookEntry]:
                 kind="event",
                 name=subscription["name"],
                 where=f"infra/event_subscriptions.yaml → {handler.get('module')}.{handler.get('function')}",
-                runs=runs,
+                runs=f"on {', '.join(events)} in {sources}",
             )
         )
     return entries
 
 
-def _workflow_triggers(document: Mapping[str, Any]) -> str:
-    # PyYAML reads the key `on` as True (YAML 1.1's boolean).
-    on = document.get("on", document.get(True)) or {}
-    if isinstance(on, str):
-        on = {on: None}
-    if isinstance(on, list):
-        on = dict.fromkeys(on)
+def _workflow_triggers(document: dict[str, Any]) -> str:
     words = []
-    for event, settings in on.items():
+    for event, settings in triggers(document).items():
         settings = settings or {}
         if event in ("push", "pull_request"):
             branches = settings.get("branches")
@@ -196,8 +186,8 @@ def _workflow_triggers(document: Mapping[str, Any]) -> str:
 
 def _pipelines(inputs: DesignInputs, repo: Path) -> list[RunbookEntry]:
     entries = []
-    for path in sorted((repo / ".github" / "workflows").glob("*.y*ml")):
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for path in workflow_files(repo):
+        document = load_workflow(path) or {}
         entries.append(
             _entry(
                 inputs,

@@ -28,13 +28,18 @@ from typing import Any
 from azure.ai.ml.entities import Job
 from azure.core.exceptions import ResourceNotFoundError
 
-from accelerator.events import BREACH_MESSAGE, BREACH_TAG, RUN_STATUS_CHANGED
+from accelerator.events import (
+    BREACH_MESSAGE,
+    BREACH_TAG,
+    RETRAINED_ON_BREACH,
+    RETRAINING_TAG,
+    RUN_STATUS_CHANGED,
+)
 from workloads.taxi_fare.pipeline import training_job
 
 # A monitor run ends Failed when a signal breaches; either way the run is over
 # and its breach tag was set before it ended.
 TERMINAL = ("Completed", "Failed", "Canceled")
-RETRAINING_TAG = "retraining.trigger"
 MONITOR_RUN_TAG = "retraining.monitor_run"
 
 
@@ -96,5 +101,5 @@ def handle(event: dict, ml_client: Any) -> Job | None:
         ),
     )
     job.name = name
-    job.tags = {RETRAINING_TAG: "monitor-breach", MONITOR_RUN_TAG: run_id}
+    job.tags = {RETRAINING_TAG: RETRAINED_ON_BREACH, MONITOR_RUN_TAG: run_id}
     return ml_client.jobs.create_or_update(job)

@@ -13,6 +13,7 @@ from azure.ai.ml.entities import (
     RecurrenceTrigger,
 )
 
+from accelerator.events import RETRAINING_TAG
 from workloads.taxi_fare.pipeline import training_job
 
 
@@ -55,5 +56,5 @@ def weekly_retraining(
         trigger=trigger,
         create_job=job,
         is_enabled=enabled,
-        tags={"retraining.trigger": "weekly"},
+        tags={RETRAINING_TAG: "weekly"},
     )
