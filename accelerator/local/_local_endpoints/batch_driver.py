@@ -201,7 +201,8 @@ def _run(
         failed_files = 0
         while pending:
             done, _ = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
-            for future in done:
+            # A set: take what finished together in mini-batch order, so the log reads the same each run.
+            for future in sorted(done, key=pending.__getitem__):
                 index = pending.pop(future)
                 names = ", ".join(path.name for path in batches[index])
                 try:
