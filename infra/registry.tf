@@ -5,7 +5,12 @@
 # with the SDK too: dev is the first environment of every topology), so dev's state creates it.
 # Every environment's state grants its own identities access to it, in the same file:
 #   dev         the pipeline identity writes (shares models and environments): AzureML Registry User
-#   test, prod  the pipeline identity and the endpoints' identity only read: a read-only role
+#   test, prod  the pipeline identity and the endpoints' identity only read: a read-only role;
+#               the pipeline identity also reads dev (Reader and Storage Blob Data Reader on dev's
+#               resource group): the promotion checks the champion's evidence where the gate left
+#               it (its pipeline job, decision and data) before deploying the registry's copy
+# So only dev's identity writes to the registry: model-cd.yml shares in its dev job
+# (notebook 11's `share` stage), test's and prod's jobs deploy what is there.
 # The read-only role is custom because no built-in role reads a registry without writing to it
 # (AzureML Registry User grants Microsoft.MachineLearningServices/registries/assets/*). A missing
 # read permission is what users of registry deployments report first: the deployment in test or
@@ -16,7 +21,7 @@ locals {
   registry_home = var.environment == "dev"
   registry_name = "mlr-${var.project}" # accelerator.naming.registry_name
   # The same subscription as the environments; dev's resource group by the naming convention.
-  registry_id          = "/subscriptions/${data.azurerm_client_config.current.subscription_id}/resourceGroups/rg-${var.project}-dev/providers/Microsoft.MachineLearningServices/registries/${local.registry_name}"
+  registry_id          = "${local.dev_resource_group_id}/providers/Microsoft.MachineLearningServices/registries/${local.registry_name}"
   registry_reader_role = "AzureML Registry Reader (${local.registry_name})"
   # Who gets which access, in this environment's state.
   registry_readers = local.registry_home ? {} : merge(
@@ -100,6 +105,24 @@ data "azurerm_role_definition" "registry_reader" {
 
   name  = local.registry_reader_role
   scope = local.registry_id
+}
+
+# Test's and prod's pipeline identity reads dev, nothing more: the champion, its gate's pipeline
+# job and decision, its training data and files (week 11 reads them, and shares nothing itself).
+locals {
+  dev_resource_group_id = "/subscriptions/${data.azurerm_client_config.current.subscription_id}/resourceGroups/rg-${var.project}-dev"
+  dev_readers = local.registry_home || !contains(keys(var.principal_ids), "pipeline") ? {} : {
+    for role in ["Reader", "Storage Blob Data Reader"] : role => var.principal_ids["pipeline"]
+  }
+}
+
+resource "azurerm_role_assignment" "dev_reader" {
+  for_each = local.dev_readers
+
+  scope                = local.dev_resource_group_id
+  role_definition_name = each.key
+  principal_id         = each.value
+  description          = "pipeline of ${var.workspace_name}: reads the champion's evidence in dev to promote it"
 }
 
 # The identity test's and prod's online and batch endpoints run as (user-assigned, so that its

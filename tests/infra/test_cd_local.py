@@ -174,10 +174,17 @@ def test_the_cd_workflow_runs_on_the_local_backend(local_store, tmp_path):
     assert "PROMOTE: challenger vs no champion" in training
     assert "BLOCK: challenger vs champion v1" in training
     assert "versions: [1, 2]; champion: version 2" in training
+    if "11_promote_to_test_and_prod:share" in outputs:
+        # Week 11's share stage, dev's identity: the champion and its environment into the registry,
+        # nothing deployed.
+        sharing = outputs["11_promote_to_test_and_prod:share"]
+        assert f"model: {REGISTRY_MODEL}2" in sharing and "same files as dev: True" in sharing
+        assert "test serves:" not in sharing and "approved by" not in sharing
     if "11_promote_to_test_and_prod:test" in outputs:
-        # Week 11's test stage: the champion shared to the registry, test serving it from there,
+        # Week 11's test stage: the registry's champion (shared by the stage before) served in test,
         # the acceptance tests passed.
         promoting = outputs["11_promote_to_test_and_prod:test"]
+        assert "11_promote_to_test_and_prod:share" in outputs, "test ran before anything was shared"
         assert f"test serves: {REGISTRY_MODEL}2" in promoting
         assert "9 acceptance tests on taxi-fare-test:" in promoting and "failed:" not in promoting
     if "11_promote_to_test_and_prod:prod" in outputs:

@@ -38,6 +38,7 @@ LOGIN_VALUES = {
 # The CD's notebook steps: (notebook, parameters other than backend, GitHub environment).
 CD_STEPS = [
     ("09_training_pipeline", {"environment": "dev"}, "dev"),
+    ("11_promote_to_test_and_prod", {"stage": "share"}, "dev"),  # only dev writes to the registry
     ("11_promote_to_test_and_prod", {"stage": "test"}, "test"),
     ("11_promote_to_test_and_prod", {"stage": "prod", "approver": "<approver>"}, "prod"),
     ("12_monitor_and_retrain", {"stage": "schedules"}, "prod"),

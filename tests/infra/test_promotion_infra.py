@@ -101,6 +101,23 @@ def registry_problems(tf: dict) -> list[str]:
         and "registry_reader[0].role_definition_resource_id" in str(reader.get("role_definition_id"))
     ):
         problems.append("test's and prod's pipeline and endpoint identities do not read the registry")
+    # Only dev's identity writes to the registry (model-cd.yml shares in its dev job); test's and
+    # prod's pipeline identity reads dev's evidence with read-only roles, in their states only.
+    assignments = resources.get("azurerm_role_assignment", {})
+    writer_role = "AzureML Registry User"
+    writers = [name for name, a in assignments.items() if one(a.get("role_definition_name")) == writer_role]
+    if writers != ["registry_writer"]:
+        problems.append(f"the registry is written by more than dev's pipeline identity: {writers}")
+    dev_readers = str(one(local.get("dev_readers", [""])))
+    roles = re.findall(r"'([^']+)'", dev_readers.split(":", 1)[-1].split(":", 1)[0])
+    dev_reader = assignments.get("dev_reader", {})
+    if not (
+        dev_readers.startswith("${local.registry_home ||")
+        and roles == ["Reader", "Storage Blob Data Reader"]
+        and one(dev_reader.get("for_each")) == "${local.dev_readers}"
+        and one(dev_reader.get("scope")) == "${local.dev_resource_group_id}"
+    ):
+        problems.append(f"test's and prod's pipeline identity does not only read dev: roles {roles}")
     return problems
 
 
@@ -179,6 +196,15 @@ def broken(tf: dict, how: str) -> dict:
         resources["azapi_resource"]["registry"].pop("count")
     elif how == "dev reads only":
         resources["azurerm_role_assignment"]["registry_writer"]["role_definition_name"] = ["Reader"]
+    elif how == "test writes to dev":
+        tf["locals"]["dev_readers"] = [
+            tf["locals"]["dev_readers"][0].replace("'Storage Blob Data Reader'", "'Contributor'")
+        ]
+    elif how == "test shares":
+        resources["azurerm_role_assignment"]["registry_test_writer"] = {
+            "role_definition_name": ["AzureML Registry User"],
+            "scope": ["${local.registry_id}"],
+        }
     elif how == "another event":
         subscription = resources["azurerm_eventgrid_system_topic_event_subscription"]["retrain_on_breach"]
         subscription["included_event_types"] = [["Microsoft.MachineLearningServices.RunCompleted"]]
@@ -202,6 +228,8 @@ def broken(tf: dict, how: str) -> dict:
         ("no endpoint reader", "endpoint identities do not read the registry"),
         ("registry in every state", "not created by dev's state only"),
         ("dev reads only", "dev's pipeline identity does not write"),
+        ("test writes to dev", "does not only read dev: roles ['Reader', 'Contributor']"),
+        ("test shares", "written by more than dev's pipeline identity"),
     ],
 )
 def test_registry_checks_catch_a_broken_copy(tf, how, problem):

@@ -90,7 +90,7 @@ def test_an_unknown_promotion_stage_stops_before_anything_runs(fresh_store, tmp_
     with pytest.raises(PapermillExecutionError) as raised:
         run("11_promote_to_test_and_prod", tmp_path, stage="staging")
     assert raised.value.ename == "ValueError"
-    assert "stage must be all, test or prod, not 'staging'" in raised.value.evalue
+    assert "stage must be all, share, test or prod, not 'staging'" in raised.value.evalue
     assert not (fresh_store / "workspaces").exists()
 
 
