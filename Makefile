@@ -64,15 +64,25 @@ html: setup $(NODE_STAMP)
 chromium:
 	command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 
-## test: lint; nbval: the book's first run on a fresh store against the committed outputs; then the
-## unit, notebook and infrastructure tests and the book build, the in-order test running every
-## notebook again on the store nbval left (conftest.py), instead of executing the book twice more
+## test: lint; then two streams side by side (a notebook run mostly waits on its job processes, so
+## it leaves a core free): the book's chain, nbval (the first run on a fresh store against the
+## committed outputs) then the in-order test running every notebook again on the store nbval left
+## (conftest.py); and the unit, notebook, infrastructure and browser tests. The chain's log is
+## printed after the other stream's, and make test fails if either failed.
 NBVAL_STORE := $(CURDIR)/_build/nbval-store
+BOOK_CHAIN_LOG := $(CURDIR)/_build/test-book-chain.log
+IN_ORDER := tests/notebooks/test_run_in_order.py
 test: setup $(NODE_STAMP) $(CHECKOV_STAMP) chromium lint
-	ACCELERATOR_NBVAL_STORE=$(NBVAL_STORE) $(BIN)/python -m pytest -p no:xdist --nbval --nbval-current-env \
-		--sanitize-with tests/nbval_sanitize.cfg notebooks
-	ACCELERATOR_NBVAL_STORE=$(NBVAL_STORE) $(BIN)/python -m pytest -n 2 --dist loadfile tests
-	rm -rf $(NBVAL_STORE)
+	mkdir -p _build
+	( ACCELERATOR_NBVAL_STORE=$(NBVAL_STORE) $(BIN)/python -m pytest -p no:xdist -p no:cacheprovider \
+		--nbval --nbval-current-env --sanitize-with tests/nbval_sanitize.cfg notebooks \
+	  && ACCELERATOR_NBVAL_STORE=$(NBVAL_STORE) $(BIN)/python -m pytest -p no:xdist -p no:cacheprovider \
+		--durations=5 $(IN_ORDER) ) > $(BOOK_CHAIN_LOG) 2>&1 & chain=$$!; trap 'kill $$chain 2>/dev/null' INT TERM; \
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25 --ignore=$(IN_ORDER) tests; rest=$$?; \
+	wait $$chain; chained=$$?; \
+	echo "== the book's chain: nbval, then $(IN_ORDER) =="; cat $(BOOK_CHAIN_LOG); \
+	rm -rf $(NBVAL_STORE); \
+	test $$rest -eq 0 && test $$chained -eq 0
 
 lint: setup
 	$(BIN)/ruff check .

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from azure.ai.ml.entities import AmlCompute, Data, Environment, Workspace
 from azure.ai.ml.entities._job.pipeline.pipeline_job import PipelineJob
+from azure.core.exceptions import ResourceNotFoundError
 
 from accelerator import connect, events
 from accelerator.local import LocalMLClient
@@ -203,34 +204,83 @@ def handler(monkeypatch: pytest.MonkeyPatch):
     sys.modules.update(saved)
 
 
-def test_the_handler_submits_the_training_pipeline_once_per_breach(
+def _trips(client: LocalMLClient, folder: Path, version: str) -> None:
+    folder.mkdir()
+    (folder / "trips.csv").write_text("distance\n1.0\n")
+    trips = Data(name="taxi-trips", version=version, path=str(folder), type="uri_folder")
+    client.data.create_or_update(trips)
+
+
+def test_the_handler_retrains_once_per_version_of_the_data(
     jobs_client: LocalMLClient, handler, tmp_path: Path
 ) -> None:
-    trips = tmp_path / "trips"
-    trips.mkdir()
-    (trips / "trips.csv").write_text("distance\n1.0\n")
-    jobs_client.data.create_or_update(
-        Data(name="taxi-trips", version="1", path=str(trips), type="uri_folder")
-    )
-
+    _trips(jobs_client, tmp_path / "trips-1", "1")
     assert handler.handle(breach_event(status="Running"), jobs_client) is None  # not over yet
     assert handler.handle(breach_event(tags={"signal": "fare-drift"}), jobs_client) is None
-    job = handler.handle(breach_event(), jobs_client)
+    started = []
     try:
+        job = handler.handle(breach_event(), jobs_client)
+        started.append(job.name)
         assert isinstance(job, PipelineJob)
-        assert job.name == "retrain-taxi-prod-monitor-20260203T030000Z"
+        assert job.name == "retrain-taxi-trips-1"
         assert list(job.jobs) == ["prep", "train", "evaluate", "register"]  # the week 9 pipeline and gate
         assert job.tags[handler.MONITOR_RUN_TAG] == "taxi-prod-monitor-20260203T030000Z"
+        assert job.tags[handler.DATA_TAG] == "taxi-trips:1"
         assert job.experiment_name == "taxi-fare-retraining"
-        # The same event delivered again starts nothing new, nor does another signal of the same run.
+        # The same event delivered again starts nothing new, nor does another signal of the same run,
+        # nor the next night's breach while the data is the same.
         assert handler.handle(breach_event(), jobs_client).name == job.name
         sibling = breach_event()
         sibling["data"]["RunId"] = "taxi-prod-monitor-20260203T030000Z_prediction-drift"
         sibling["data"]["RunProperties"] = {"azureml.parentrunid": "taxi-prod-monitor-20260203T030000Z"}
         assert handler.handle(sibling, jobs_client).name == job.name
+        next_night = breach_event()
+        next_night["data"]["RunId"] = "taxi-prod-monitor-20260204T030000Z"
+        assert handler.handle(next_night, jobs_client).name == job.name
         assert [j.name for j in jobs_client.jobs.list()] == [job.name]
+        # New data landed: the next breach retrains on it.
+        _trips(jobs_client, tmp_path / "trips-2", "2")
+        second = handler.handle(next_night, jobs_client)
+        started.append(second.name)
+        assert second.name == "retrain-taxi-trips-2"
+        assert second.tags[handler.DATA_TAG] == "taxi-trips:2"
+        assert second.tags[handler.MONITOR_RUN_TAG] == "taxi-prod-monitor-20260204T030000Z"
     finally:
-        jobs_client.jobs.begin_cancel(job.name).result()  # the gate's run itself is week 9's test
+        for name in started:  # the gate's run itself is week 9's test
+            jobs_client.jobs.begin_cancel(name).result()
+
+
+def test_two_deliveries_at_once_start_one_retraining(
+    jobs_client: LocalMLClient, handler, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other delivery submits between this one's look-up and its submission: this one gets
+    the service's refusal of a taken name, and returns the retraining the other started."""
+    _trips(jobs_client, tmp_path / "trips", "1")
+    other = handler.handle(breach_event(), jobs_client)
+    try:
+        get = jobs_client.jobs.get
+        calls = []
+
+        def get_racing(name: str):
+            calls.append(name)
+            if len(calls) == 1:  # the look-up, made before the other delivery submitted
+                raise ResourceNotFoundError(f"(UserError) job '{name}' was not found")
+            return get(name)
+
+        monkeypatch.setattr(jobs_client.jobs, "get", get_racing)
+        night = breach_event()
+        night["data"]["RunId"] = "taxi-prod-monitor-20260204T030000Z"
+        assert handler.handle(night, jobs_client).name == other.name
+        assert calls == [other.name, other.name]
+        assert [j.name for j in jobs_client.jobs.list()] == [other.name]
+    finally:
+        jobs_client.jobs.begin_cancel(other.name).result()
+
+
+def test_a_breach_without_the_data_asset_names_it(jobs_client: LocalMLClient, handler) -> None:
+    with pytest.raises(ResourceNotFoundError, match="taxi-trips"):
+        handler.handle(breach_event(), jobs_client)
+    assert list(jobs_client.jobs.list()) == []
 
 
 def test_the_weekly_retraining_schedule_runs_the_same_pipeline_on_the_latest_data(

@@ -79,8 +79,8 @@ def training_job(
 
     ``data`` is a data asset reference: ``azureml:<name>:<version>`` for a
     fixed version, or ``azureml:<name>@latest`` for whatever version is
-    latest when the job is submitted (what a schedule or the breach handler
-    wants).
+    latest when the job is submitted (what a schedule wants; the breach
+    handler names the version it retrains on).
     """
     job = taxi_fare_training(
         raw_data=Input(type=AssetTypes.URI_FOLDER, path=data),

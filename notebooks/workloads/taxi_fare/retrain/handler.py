@@ -9,6 +9,12 @@ pipeline's gate decides whether the challenger becomes the champion; nothing
 here deploys: a new champion reaches test and prod only through week 11's
 promotion.
 
+One retraining per version of the data: drift lasts, so every night's
+monitor run breaches until new data lands, and a retraining on data already
+retrained on would train the same challenger again. The retraining is named
+after the data version, so a later breach (or the same event delivered twice,
+or two deliveries at once) finds it instead of starting another.
+
 On Azure an Azure Function wraps it (its app settings give the workspace and
 the values below); the local backend delivers the same event to the same
 function.
@@ -26,7 +32,8 @@ import re
 from typing import Any
 
 from azure.ai.ml.entities import Job
-from azure.core.exceptions import ResourceNotFoundError
+from azure.ai.ml.exceptions import ValidationException
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from accelerator.events import (
     BREACH_MESSAGE,
@@ -40,7 +47,8 @@ from workloads.taxi_fare.pipeline import training_job
 # A monitor run ends Failed when a signal breaches; either way the run is over
 # and its breach tag was set before it ended.
 TERMINAL = ("Completed", "Failed", "Canceled")
-MONITOR_RUN_TAG = "retraining.monitor_run"
+MONITOR_RUN_TAG = "retraining.monitor_run"  # the breach that started it
+DATA_TAG = "retraining.data"  # name:version it trains on
 
 
 def _get(mapping: Any, key: str) -> Any:
@@ -70,28 +78,31 @@ def breached_run(event: dict) -> str | None:
     return str(run_id) if run_id else None
 
 
-def retraining_name(run_id: str) -> str:
-    """One retraining per breached run: an event may be delivered twice."""
-    return re.sub(r"[^a-zA-Z0-9_-]", "_", f"retrain-{run_id}")[:255]
+def retraining_name(data_name: str, data_version: str) -> str:
+    """The one retraining on a version of the data."""
+    name = f"retrain-{data_name}-{data_version}"
+    return re.sub(r"[^a-zA-Z0-9_-]", "_", name)[:255]
 
 
 def handle(event: dict, ml_client: Any) -> Job | None:
     """Submit the training pipeline for a breached monitor run.
 
-    Returns the pipeline job, or None for any event that is not a breach.
+    Returns the retraining on the latest data: submitted now, or the one an
+    earlier breach started on the same data. None for any event that is not
+    a breach.
     """
     run_id = breached_run(event)
     if run_id is None:
         return None
-    name = retraining_name(run_id)
+    data_name = os.environ.get("RETRAIN_DATA_NAME", "taxi-trips")
+    data = ml_client.data.get(data_name, label="latest")
+    name = retraining_name(data.name, str(data.version))
     try:
-        return ml_client.jobs.get(
-            name
-        )  # delivered before: the retraining already exists
+        return ml_client.jobs.get(name)  # this data is retrained on already
     except ResourceNotFoundError:
         pass
     job = training_job(
-        f"azureml:{os.environ.get('RETRAIN_DATA_NAME', 'taxi-trips')}@latest",
+        f"azureml:{data.name}:{data.version}",
         compute=os.environ.get("RETRAIN_COMPUTE", "cpu-cluster"),
         model_name=os.environ.get("RETRAIN_MODEL_NAME", "taxi-fare"),
         margin=float(os.environ.get("RETRAIN_MARGIN", "0.01")),
@@ -101,5 +112,17 @@ def handle(event: dict, ml_client: Any) -> Job | None:
         ),
     )
     job.name = name
-    job.tags = {RETRAINING_TAG: RETRAINED_ON_BREACH, MONITOR_RUN_TAG: run_id}
-    return ml_client.jobs.create_or_update(job)
+    job.tags = {
+        RETRAINING_TAG: RETRAINED_ON_BREACH,
+        MONITOR_RUN_TAG: run_id,
+        DATA_TAG: f"{data.name}:{data.version}",
+    }
+    try:
+        return ml_client.jobs.create_or_update(job)
+    except (HttpResponseError, ValidationException):
+        # Another delivery submitted it a moment ago: names are unique.
+        try:
+            return ml_client.jobs.get(name)
+        except ResourceNotFoundError:
+            pass
+        raise
