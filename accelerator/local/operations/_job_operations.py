@@ -188,7 +188,7 @@ class JobOperations(LocalOperations):
         return specs, resolved
 
     def _sweep_record(self, job: SweepJob) -> dict[str, Any]:
-        from accelerator.local._execution._sweep import SUPPORTED_DISTRIBUTIONS
+        from accelerator.local._execution._spec import SUPPORTED_DISTRIBUTIONS
 
         sampling = job.sampling_algorithm
         sampling_type = (sampling if isinstance(sampling, str) else sampling.type).lower()
