@@ -7,12 +7,14 @@ a blob datastore's (Azurite) are downloaded before the job and its outputs uploa
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from fsspec.implementations.local import LocalFileSystem
 
 from accelerator.local._execution._records import PRIMITIVE_TYPES, JobRecords
+from accelerator.local._execution._spec import InputSpec, OutputSpec
 from accelerator.local._storage import datastore_filesystem, parse_datastore_uri
 
 FILE_TYPES = ("uri_file",)
@@ -40,7 +42,7 @@ def _datastore_path(workspace_dir: Path, uri: str) -> tuple[Any, str]:
 
 
 def materialise_input(
-    workspace_dir: Path, records: JobRecords, spec: dict[str, Any] | None, job_folder: Path, name: str
+    workspace_dir: Path, records: JobRecords, spec: InputSpec | None, job_folder: Path, name: str
 ) -> str | None:
     """The local path (or literal value) the command sees for one input."""
     if spec is None:
@@ -64,7 +66,7 @@ def materialise_input(
     return str(target)
 
 
-def output_target(workspace_dir: Path, spec: dict[str, Any], job_folder: Path, name: str) -> str:
+def output_target(workspace_dir: Path, spec: OutputSpec, job_folder: Path, name: str) -> str:
     """The local path an output is written to: in place in a folder datastore, else a staging folder."""
     if spec["type"] in PRIMITIVE_TYPES:
         local_file = job_folder / "outputs" / name
@@ -81,7 +83,7 @@ def output_target(workspace_dir: Path, spec: dict[str, Any], job_folder: Path, n
     return str(local)
 
 
-def publish_output(workspace_dir: Path, spec: dict[str, Any], local: str) -> None:
+def publish_output(workspace_dir: Path, spec: OutputSpec, local: str) -> None:
     """Upload a staged output to its blob datastore; a folder datastore's output is already there."""
     if spec["type"] in PRIMITIVE_TYPES:
         return
@@ -103,7 +105,7 @@ def primitive_value(local: str, name: str) -> str:
     return path.read_text(encoding="utf-8").removesuffix("\n")
 
 
-def local_output(workspace_dir: Path, spec: dict[str, Any]) -> tuple[Any, str]:
+def local_output(workspace_dir: Path, spec: OutputSpec) -> tuple[Any, str]:
     """The filesystem and path of a finished job's output, for downloads and model registration."""
     return _datastore_path(workspace_dir, spec["uri"])
 
@@ -117,7 +119,7 @@ def default_output_uri(prefix: str, job: str, output: str) -> str:
     return f"{prefix.rstrip('/')}/{job}/{output}"
 
 
-def child_outputs(prefix: str, job: str, specs: dict[str, Any]) -> dict[str, Any]:
+def child_outputs(prefix: str, job: str, specs: Mapping[str, OutputSpec]) -> dict[str, OutputSpec]:
     """A step's or trial's outputs: where the spec says, else at the default location for ``job``."""
     return {
         name: {"type": spec["type"], "uri": None}

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from accelerator.local._execution._paths import PRIMITIVE_TYPES, child_outputs
 from accelerator.local._execution._records import child_record
+from accelerator.local._execution._spec import InputSpec, PipelineJobRecord, PipelineNode
 from accelerator.local._store import read_record, write_record
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 def run(runner: Runner, name: str) -> str:
     records = runner.records
-    record = runner.start(name)
+    record = cast(PipelineJobRecord, runner.start(name))
     settings = record.get("settings") or {}
     children: dict[str, str] = {}
     failed: list[str] = []
@@ -102,12 +103,13 @@ def run(runner: Runner, name: str) -> str:
     return "Completed"
 
 
-def _bound(records: Any, children: dict[str, str], spec: Any) -> Any:
+def _bound(records: Any, children: dict[str, str], spec: InputSpec | None) -> InputSpec | None:
     """A step's input as the runner takes it: an upstream step's output files, or its value when the
     output is primitive (a function component's ``-> str``), passed on as a literal."""
     if not spec or "node_output" not in spec:
         return spec
-    producer, output = children[spec["node_output"][0]], spec["node_output"][1]
+    step, output = spec["node_output"]
+    producer = children[step]
     produced = (records.get(producer).get("outputs") or {}).get(output) or {}
     if produced.get("type") in PRIMITIVE_TYPES:
         return {"value": produced.get("value")}
@@ -119,11 +121,12 @@ def _origin(records: Any, job: str) -> str:
     return records.get(job).get("reused_from") or job
 
 
-def _reuse_key(records: Any, node: dict[str, Any], inputs: dict[str, Any]) -> str:
+def _reuse_key(records: Any, node: PipelineNode, inputs: dict[str, InputSpec | None]) -> str:
     identity: dict[str, Any] = {}
     for key, spec in sorted(inputs.items()):
         if spec and "job_output" in spec:
-            identity[key] = ["job", _origin(records, spec["job_output"][0]), spec["job_output"][1]]
+            producer, output = spec["job_output"]
+            identity[key] = ["job", _origin(records, producer), output]
         else:
             identity[key] = spec
     payload = {
@@ -154,7 +157,7 @@ def _remember(runner: Runner, key: str, job: str) -> None:
     write_record(_index(runner, key), {"job": job})
 
 
-def _reuse(runner: Runner, child: str, earlier: str, parent: dict[str, Any]) -> None:
+def _reuse(runner: Runner, child: str, earlier: str, parent: PipelineJobRecord) -> None:
     from accelerator.local._execution._records import now
 
     original = runner.records.get(earlier)

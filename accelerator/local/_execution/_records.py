@@ -13,6 +13,7 @@ from typing import Any
 
 from filelock import FileLock
 
+from accelerator.local._execution._spec import CommandJobRecord, InputSpec, JobRecord, OutputSpec
 from accelerator.local._store import join, read_all, read_record, write_record
 
 _REQUIRED = ("name", "type", "status")
@@ -30,6 +31,9 @@ def now() -> str:
 
 
 class JobRecords:
+    """The job records of a workspace. A record is read as the dict it is stored as; its fields are
+    those of ``_spec.JobRecord`` and of its kind's record (``CommandJobRecord``, ...)."""
+
     def __init__(self, workspace_dir: Path) -> None:
         self.workspace_dir = workspace_dir
         self.root = workspace_dir / "jobs"
@@ -51,7 +55,7 @@ class JobRecords:
         folder.mkdir(parents=True, exist_ok=True)
         return FileLock(folder / ".lock", timeout=60)
 
-    def create(self, record: dict[str, Any]) -> dict[str, Any]:
+    def create(self, record: JobRecord) -> JobRecord:
         name = record["name"]
         with self.lock(name):
             if self.exists(name):
@@ -100,7 +104,7 @@ class JobRecords:
 
 
 def child_record(
-    parent: dict[str, Any],
+    parent: JobRecord,
     name: str,
     *,
     step: str,
@@ -108,12 +112,12 @@ def child_record(
     command: str,
     code: str | None,
     environment: str | None,
-    inputs: dict[str, Any],
-    outputs: dict[str, Any],
+    inputs: dict[str, InputSpec | None],
+    outputs: dict[str, OutputSpec],
     environment_variables: dict[str, str] | None = None,
     timeout: float | None = None,
     properties: dict[str, str] | None = None,
-) -> dict[str, Any]:
+) -> CommandJobRecord:
     """The record of a pipeline step or a sweep trial: a command job whose parent is ``parent``."""
     # An optional input left unset has no REST form at all.
     rest_inputs = {
@@ -166,7 +170,7 @@ def child_record(
     }
 
 
-def _rest_input(spec: dict[str, Any]) -> dict[str, Any]:
+def _rest_input(spec: InputSpec) -> dict[str, Any]:
     """A runner input spec in the REST shape the SDK reads a job's inputs from."""
     if "value" in spec:
         return {"jobInputType": "literal", "value": spec["value"]}

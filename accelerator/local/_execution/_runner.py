@@ -18,7 +18,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import psutil
 
@@ -33,6 +33,7 @@ from accelerator.local._execution._paths import (
     publish_output,
 )
 from accelerator.local._execution._records import JobRecords, now
+from accelerator.local._execution._spec import CommandJobRecord, JobRecord, Launched, Published
 from accelerator.local._execution._tracking import InProcessTracking, RemoteTracking
 from accelerator.local._execution._warm import WarmServer
 from accelerator.local._execution._warm import enabled as warm_enabled
@@ -133,17 +134,17 @@ class Runner:
 
     def run_command(self, name: str, parent_run: str | None = None) -> str:
         """Run a command job (also a pipeline step or a sweep trial) and return its final status."""
-        process, context = self.launch(name, parent_run)
-        if process is None:
+        launched = self.launch(name, parent_run)
+        if launched is None:
             return self.records.get(name)["status"]
-        return self.complete(name, process, context)
+        return self.complete(name, launched)
 
-    def launch(self, name: str, parent_run: str | None = None) -> tuple[subprocess.Popen[bytes] | None, Any]:
-        """Bind the job's inputs and outputs and start its command; (process, context to complete it)."""
+    def launch(self, name: str, parent_run: str | None = None) -> Launched | None:
+        """Bind the job's inputs and outputs and start its command; None if it ended before starting."""
         if self.cancelled():
             self.finish(name, "Canceled")
-            return None, None
-        record = self.start(name, parent_run)
+            return None
+        record = cast(CommandJobRecord, self.start(name, parent_run))
         folder = self.records.folder(name)
         try:
             workdir = folder / "wd"
@@ -159,15 +160,15 @@ class Runner:
                     self.workspace_dir, self.records, spec, folder, input_name
                 )
             outputs: dict[str, str] = {}
-            published: dict[str, tuple[str, dict[str, Any]]] = {}
+            published: dict[str, Published] = {}
             for output_name, spec in (record.get("outputs") or {}).items():
                 local = output_target(self.workspace_dir, spec, folder, output_name)
                 outputs[output_name] = local
-                published[output_name] = (local, spec)
+                published[output_name] = Published(local, spec)
             command = render(record["command"], inputs, outputs)
         except Exception as error:  # a binding failure fails the job, with the reason in its log
             self.finish(name, "Failed", f"Execution failed while preparing the job: {error}")
-            return None, None
+            return None
 
         env = _environment(record, self.workspace_dir, inputs, outputs)
         if self.warm is not None:
@@ -186,23 +187,28 @@ class Runner:
         except psutil.NoSuchProcess:  # it has ended already
             started = None
         self.records.update(name, process={"pid": process.pid, "started": started})
-        return process, (handle, published, time.monotonic(), record.get("timeout"))
+        return Launched(process, handle, published, time.monotonic(), record.get("timeout"))
 
-    def complete(self, name: str, process: subprocess.Popen[bytes], context: Any) -> str:
-        handle, published, _, timeout = context
+    def complete(self, name: str, launched: Launched) -> str:
+        process = launched.process
         timed_out = False
         try:
-            process.wait(timeout=timeout)
+            process.wait(timeout=launched.timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
             process.terminate()
             process.wait()
         finally:
-            handle.close()
-        return self.settle(name, process.returncode, published, timed_out, timeout)
+            launched.log.close()
+        return self.settle(name, process.returncode, launched.published, timed_out, launched.timeout)
 
     def settle(
-        self, name: str, returncode: int, published: dict[str, Any], timed_out: bool, timeout: Any
+        self,
+        name: str,
+        returncode: int,
+        published: dict[str, Published],
+        timed_out: bool,
+        timeout: float | None,
     ) -> str:
         """Record how a finished process ended: publish outputs, close the MLflow run, set the status."""
         record = self.records.get(name)
@@ -224,16 +230,16 @@ class Runner:
             )
             return "Failed"
         try:
-            for local, spec in published.values():
-                publish_output(self.workspace_dir, spec, local)
+            for output in published.values():
+                publish_output(self.workspace_dir, output.spec, output.local)
         except Exception as error:
             self.finish(name, "Failed", f"Execution failed while uploading the outputs: {error}")
             return "Failed"
         try:
             values = {
-                output: primitive_value(local, output)
-                for output, (local, spec) in published.items()
-                if spec["type"] in PRIMITIVE_TYPES
+                output_name: primitive_value(output.local, output_name)
+                for output_name, output in published.items()
+                if output.spec["type"] in PRIMITIVE_TYPES
             }
         except ValueError as error:
             self.finish(name, "Failed", f"Execution failed: {error}")
@@ -246,7 +252,7 @@ class Runner:
         self.finish(name, "Completed")
         return "Completed"
 
-    def _log_working_folder(self, record: dict[str, Any]) -> None:
+    def _log_working_folder(self, record: JobRecord) -> None:
         # As on Azure: ./outputs and ./logs of the working folder, and the job's log, become run artifacts.
         run_id = record.get("mlflow_run_id")
         if not run_id:
@@ -264,7 +270,7 @@ class Runner:
 def open_run(
     tracking: InProcessTracking | RemoteTracking,
     workspace_dir: Path,
-    record: dict[str, Any],
+    record: JobRecord,
     parent_run: str | None = None,
 ) -> tuple[str, str]:
     """Create a job's MLflow run in its experiment; (experiment id, run id)."""
@@ -278,7 +284,7 @@ def open_run(
 
 
 def _environment(
-    record: dict[str, Any], workspace_dir: Path, inputs: dict[str, str | None], outputs: dict[str, str]
+    record: CommandJobRecord, workspace_dir: Path, inputs: dict[str, str | None], outputs: dict[str, str]
 ) -> dict[str, str]:
     """The job's process environment, with the variables Azure ML sets in a job."""
     env = dict(os.environ)

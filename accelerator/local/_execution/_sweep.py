@@ -15,29 +15,18 @@ import math
 import os
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import psutil
 
 from accelerator.local._execution._paths import child_outputs
 from accelerator.local._execution._records import child_record
+from accelerator.local._execution._spec import BanditPolicySpec, Launched, Objective, SweepJobRecord
 
 if TYPE_CHECKING:
     from accelerator.local._execution._runner import Runner
 
-SUPPORTED_DISTRIBUTIONS = (
-    "choice",
-    "uniform",
-    "loguniform",
-    "quniform",
-    "qloguniform",
-    "randint",
-    "normal",
-    "lognormal",
-    "qnormal",
-    "qlognormal",
-)
 _POLL_SECONDS = 0.2
 
 
@@ -86,7 +75,7 @@ def _draw(rng: np.random.Generator, distribution: str, args: list[Any]) -> Any:
     raise ValueError(f"Unknown distribution '{distribution}'.")
 
 
-def configurations(record: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def configurations(record: SweepJobRecord) -> Iterator[dict[str, Any]]:
     sampling = record["sampling"]
     space = record["search_space"]
     limit = record["limits"].get("max_total_trials")
@@ -100,7 +89,7 @@ def better(goal: str, value: float, than: float) -> bool:
 
 def run(runner: Runner, name: str) -> str:
     records = runner.records
-    record = runner.start(name)
+    record = cast(SweepJobRecord, runner.start(name))
     limits = record["limits"]
     concurrent = max(1, int(limits.get("max_concurrent_trials") or 1))
     deadline = time.monotonic() + limits["timeout"] if limits.get("timeout") else None
@@ -121,18 +110,15 @@ def run(runner: Runner, name: str) -> str:
             records.append_log(name, f"[trial {reported}] {name}_{reported}: {results[reported]}")
             reported += 1
 
-    running: dict[str, tuple[Any, Any]] = {}
+    running: dict[str, Launched] = {}
     trials: list[str] = []
-    policy = (
-        Bandit(record.get("early_termination"), record["objective"])
-        if record.get("early_termination")
-        else None
-    )
+    early_termination = record.get("early_termination")
+    policy = Bandit(early_termination, record["objective"]) if early_termination else None
     while True:
         if runner.cancelled() or (deadline and time.monotonic() > deadline):
-            for child, (process, _) in running.items():
+            for child, launched in running.items():
                 records.update(child, status="CancelRequested")
-                _stop(process)
+                _stop(launched.process)
             break
         while len(trials) < len(configs) and len(running) < concurrent:
             index = len(trials)
@@ -160,21 +146,23 @@ def run(runner: Runner, name: str) -> str:
             records.update(child, hyperparameters=config, threads=threads, index=index)
             trials.append(child)
             records.update(name, children=list(trials))
-            process, context = runner.launch(child, parent_run=record["mlflow_run_id"])
-            if process is None:
+            launched = runner.launch(child, parent_run=record["mlflow_run_id"])
+            if launched is None:
                 report(index, records.get(child)["status"])
             else:
-                running[child] = (process, context)
+                running[child] = launched
         if not running and len(trials) == len(configs):
             break
-        for child, (process, context) in list(running.items()):
+        for child, launched in list(running.items()):
+            process = launched.process
             if process.poll() is None:
-                if context[3] and time.monotonic() - context[2] > context[3]:
+                if launched.overdue():
                     _stop(process)
                 continue
-            context[0].close()
-            timed_out = bool(context[3]) and time.monotonic() - context[2] > context[3]
-            status = runner.settle(child, process.returncode, context[1], timed_out, context[3])
+            launched.log.close()
+            status = runner.settle(
+                child, process.returncode, launched.published, launched.overdue(), launched.timeout
+            )
             del running[child]
             trial_record = records.get(child)
             if trial_record.get("early_terminated"):
@@ -183,15 +171,15 @@ def run(runner: Runner, name: str) -> str:
         if policy is not None:
             for child in policy.to_stop(runner, trials, running):
                 records.update(child, status="CancelRequested", early_terminated=True)
-                _stop(running[child][0])
+                _stop(running[child].process)
         time.sleep(_POLL_SECONDS)
 
     # Trials stopped above still need their status written.
-    for child, (process, context) in running.items():
+    for child, launched in running.items():
         with contextlib.suppress(Exception):
-            process.wait(timeout=10)
-        context[0].close()
-        status = runner.settle(child, process.returncode or -15, context[1], False, None)
+            launched.process.wait(timeout=10)
+        launched.log.close()
+        status = runner.settle(child, launched.process.returncode or -15, launched.published, False, None)
         report(records.get(child)["index"], status)
     for index in range(len(trials), len(configs)):
         report(index, "not started")
@@ -200,7 +188,7 @@ def run(runner: Runner, name: str) -> str:
 
 def _conclude(runner: Runner, name: str, trials: list[str]) -> str:
     records = runner.records
-    record = records.get(name)
+    record = cast(SweepJobRecord, records.get(name))
     goal, metric = record["objective"]["goal"], record["objective"]["primary_metric"]
     best, best_value = None, None
     for child in trials:
@@ -253,7 +241,7 @@ class Bandit:
     """Azure ML's bandit policy: at each evaluation interval after the delay, stop a trial whose
     latest primary metric is worse than the best trial's at the same interval by more than the slack."""
 
-    def __init__(self, policy: dict[str, Any], objective: dict[str, Any]) -> None:
+    def __init__(self, policy: BanditPolicySpec, objective: Objective) -> None:
         self.slack_factor = policy.get("slack_factor")
         self.slack_amount = policy.get("slack_amount")
         self.interval = max(1, int(policy.get("evaluation_interval") or 1))
@@ -275,7 +263,7 @@ class Bandit:
         factor = 1 + (self.slack_factor or 0)
         return best * factor if self.goal == "minimize" else best / factor
 
-    def to_stop(self, runner: Runner, trials: list[str], running: dict[str, Any]) -> list[str]:
+    def to_stop(self, runner: Runner, trials: list[str], running: dict[str, Launched]) -> list[str]:
         histories = {job: self._history(runner, job) for job in trials}
         stop = []
         for job in running:
