@@ -13,7 +13,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-from accelerator.local._exceptions import validation_error
+from accelerator.local._exceptions import user_error
 from accelerator.local._store import sweep_leftovers
 
 _SKIPPED = ("__pycache__", ".ipynb_checkpoints")
@@ -46,10 +46,10 @@ def snapshot(
         path = Path(base_path or ".") / path
     path = path.resolve()
     if not path.exists():
-        raise validation_error(f"(UserError) The code path '{source}' does not exist (looked in {path}).")
+        raise user_error(f"The code path '{source}' does not exist (looked in {path}).")
     folder, files = (path, _files(path)) if path.is_dir() else (path.parent, [path])
     if not files:
-        raise validation_error(f"(UserError) The code folder '{source}' is empty.")
+        raise user_error(f"The code folder '{source}' is empty.")
     digest = hashlib.sha256()
     for file in files:
         digest.update(file.relative_to(folder).as_posix().encode() + b"\0")

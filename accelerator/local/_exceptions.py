@@ -22,15 +22,39 @@ class LocalBackendUnsupportedError(NotImplementedError):
         self.feature = feature
 
 
+USER_ERROR = "(UserError)"  # the service's prefix of an error the caller can fix
+
+
+def user_error_message(text: str) -> str:
+    """``text`` as the service words an error the caller can fix: ``(UserError) <text>``. The one
+    place the prefix is written; every other helper here, and any message built elsewhere, uses it."""
+    return f"{USER_ERROR} {text}"
+
+
 def not_found(kind: str, name: str, where: str, hint: str = "") -> ResourceNotFoundError:
-    message = f"(UserError) {kind} '{name}' was not found in {where}."
+    message = user_error_message(f"{kind} '{name}' was not found in {where}.")
     if hint:
         message += f" {hint}"
     return ResourceNotFoundError(message=message)
 
 
 def conflict(message: str) -> ResourceExistsError:
-    return ResourceExistsError(message=f"(UserError) {message}")
+    return ResourceExistsError(message=user_error_message(message))
+
+
+def user_error(
+    message: str,
+    target: ErrorTarget = ErrorTarget.GENERAL,
+    error_type: ValidationErrorType = ValidationErrorType.INVALID_VALUE,
+) -> ValidationException:
+    """A ``ValidationException`` with the service's user-error message (``(UserError) <message>``)."""
+    return validation_error(user_error_message(message), target, error_type)
+
+
+def user_http_error(message: str) -> HttpResponseError:
+    """The service's answer refusing a request the caller can fix: an ``HttpResponseError`` with a
+    user-error message (``(UserError) <message>``)."""
+    return HttpResponseError(message=user_error_message(message))
 
 
 def validation_error(
@@ -38,6 +62,7 @@ def validation_error(
     target: ErrorTarget = ErrorTarget.GENERAL,
     error_type: ValidationErrorType = ValidationErrorType.INVALID_VALUE,
 ) -> ValidationException:
+    """A ``ValidationException`` with ``message`` as it is (the SDK's own client-side wording)."""
     return ValidationException(
         message=message,
         no_personal_data_message=message,

@@ -26,8 +26,11 @@ from azure.ai.ml.entities._builders import BaseNode
 
 from accelerator._home import default_home
 from accelerator.local._exceptions import LocalBackendUnsupportedError
+from accelerator.local._execution._records import JobRecords
 from accelerator.local._fsspec import register as register_fsspec
+from accelerator.local._local_endpoints._records import BatchEndpointRecords, OnlineEndpointRecords
 from accelerator.local._scope import LOCAL_SUBSCRIPTION_ID, LocalScope
+from accelerator.local._uploads import DatastoreFiles, LocalUploads
 from accelerator.local.operations import (
     BatchDeploymentOperations,
     BatchEndpointOperations,
@@ -45,6 +48,8 @@ from accelerator.local.operations import (
     ScheduleOperations,
     WorkspaceOperations,
 )
+from accelerator.local.operations._model_operations import ModelFiles
+from accelerator.local.operations._operation_orchestrator import LocalOrchestrator
 
 # MLClient operation groups that later chapters bring to the local backend.
 _NOT_YET = (
@@ -92,20 +97,41 @@ class LocalMLClient:
         root = Path(home).expanduser().resolve() if home else default_home()
         self._scope = LocalScope(root, subscription_id, resource_group_name, workspace_name, registry_name)
         register_fsspec(root)
-        self.workspaces = WorkspaceOperations(self._scope)
-        self.registries = RegistryOperations(self._scope)
-        self.compute = ComputeOperations(self._scope)
-        self.environments = EnvironmentOperations(self._scope)
-        self.datastores = DatastoreOperations(self._scope)
-        self.data = DataOperations(self._scope)
-        self.models = ModelOperations(self._scope, self)
-        self.components = ComponentOperations(self._scope, self)
-        self.jobs = JobOperations(self._scope, self)
-        self.online_endpoints = OnlineEndpointOperations(self._scope)
-        self.online_deployments = OnlineDeploymentOperations(self._scope, self)
-        self.batch_endpoints = BatchEndpointOperations(self._scope, self)
-        self.batch_deployments = BatchDeploymentOperations(self._scope, self)
-        self.schedules = ScheduleOperations(self._scope, self)
+        scope = self._scope
+        # What several groups share, constructed once and handed to each group that needs it (as
+        # MLClient hands its groups the OperationOrchestrator and all_operations): no group reaches
+        # into another's private methods, and the order below is the order of dependence.
+        datastore_files = DatastoreFiles(scope)
+        uploads = LocalUploads(scope, datastore_files)
+        model_files = ModelFiles(scope)
+        online_endpoint_records = OnlineEndpointRecords(scope)
+        batch_endpoint_records = BatchEndpointRecords(scope)
+
+        def job_records() -> JobRecords:  # the workspace may be created after the client
+            return JobRecords(scope.require_workspace())
+
+        self.workspaces = WorkspaceOperations(scope)
+        self.registries = RegistryOperations(scope)
+        self.compute = ComputeOperations(scope)
+        self.environments = EnvironmentOperations(scope)
+        self.datastores = DatastoreOperations(scope)
+        self.data = DataOperations(scope, datastore_files, uploads)
+        self.models = ModelOperations(scope, self, model_files, datastore_files, uploads)
+        # The orchestrator calls the groups' public methods (environments, compute, models, data,
+        # datastores) when it resolves a reference, so it is given the client, as the SDK gives its
+        # own all_operations.
+        orchestrator = LocalOrchestrator(scope, self, model_files=model_files, uploads=uploads)
+        self.components = ComponentOperations(scope, orchestrator)
+        self.jobs = JobOperations(scope, self)
+        self.online_endpoints = OnlineEndpointOperations(scope, online_endpoint_records)
+        self.online_deployments = OnlineDeploymentOperations(scope, online_endpoint_records, orchestrator)
+        self.batch_endpoints = BatchEndpointOperations(scope, batch_endpoint_records, self.jobs)
+        self.batch_deployments = BatchDeploymentOperations(
+            scope, batch_endpoint_records, orchestrator, self.batch_endpoints, self.jobs
+        )
+        self.schedules = ScheduleOperations(
+            scope, self, resolve_component=self.components._resolve, job_records=job_records
+        )
         for group in _NOT_YET:
             setattr(self, group, _NotYetSupported(group))
         if self._scope.in_registry:

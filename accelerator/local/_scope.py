@@ -49,7 +49,8 @@ class LocalScope:
                 "Workspace",
                 self.workspace_name,
                 f"resource group '{self.resource_group_name}' of the local backend",
-                "Create it first: run notebooks/05_create_workspaces.ipynb.",
+                "Create it first: ml_client.workspaces.begin_create("
+                f"Workspace(name='{self.workspace_name}')).",
             )
         return folder
 
@@ -72,7 +73,7 @@ class LocalScope:
                 "Registry",
                 name,
                 "the local backend",
-                "Create it first: run notebooks/05_create_workspaces.ipynb.",
+                f"Create it first: ml_client.registries.begin_create(Registry(name='{name}', location=...)).",
             )
         return folder
 

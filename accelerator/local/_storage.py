@@ -19,6 +19,7 @@ from accelerator.local._store import file_name, join, read_record, relative, seg
 
 # Azurite, or any blob service, is used when this variable holds its connection string.
 BLOB_CONNECTION_STRING_VARIABLE = "ACCELERATOR_BLOB_CONNECTION_STRING"
+DEFAULT_DATASTORE = "workspaceblobstore"  # every workspace's default, as on Azure
 
 _DATASTORE_URI = re.compile(
     r"^azureml://(?:subscriptions/(?P<sub>[^/]+)/resource[gG]roups/(?P<rg>[^/]+)/"

@@ -45,9 +45,13 @@ def __getattr__(name: str) -> Any:
 
 
 def _refuse(message: str, target: str, kind: str = "INVALID_VALUE") -> Exception:
-    """``target``: an ``ErrorTarget`` value (plain strings); ``kind``: a ``ValidationErrorType`` name."""
+    """``target``: an ``ErrorTarget`` value (plain strings); ``kind``: a ``ValidationErrorType`` name.
+    The message gets the service's user-error prefix."""
     from azure.ai.ml.exceptions import ErrorCategory, ValidationErrorType
 
+    from accelerator.local._exceptions import user_error_message
+
+    message = user_error_message(message)
     return _containment_error()(
         message=message,
         no_personal_data_message=message,
@@ -63,26 +67,24 @@ def _refuse(message: str, target: str, kind: str = "INVALID_VALUE") -> Exception
 def segment(value: Any, kind: str = "name", target: str = "General") -> str:
     """``value`` as one entry of a store folder (an asset, job, endpoint or datastore name, a version).
 
-    Refused, with the SDK's ``ValidationException`` in the service's "(UserError)" style and before
+    Refused, with the SDK's ``ValidationException`` in the service's user-error style and before
     anything is read or written, unless it is a single non-hidden entry: no separator, no ``..``,
     no NUL, not absolute, at most 255 bytes. Every operation group builds its paths through this,
     so a group added later is contained too.
     """
     if value is None or value == "":
-        raise _refuse(f"(UserError) A {kind} is required.", target, "MISSING_FIELD")
+        raise _refuse(f"A {kind} is required.", target, "MISSING_FIELD")
     if not isinstance(value, str):
-        raise _refuse(
-            f"(UserError) The {kind} must be a string, not {type(value).__name__} {value!r}.", target
-        )
+        raise _refuse(f"The {kind} must be a string, not {type(value).__name__} {value!r}.", target)
     if "/" in value or "\\" in value or "\x00" in value or value.startswith(".") or value != value.strip():
         raise _refuse(
-            f"(UserError) Invalid {kind} '{value}': it must start with a letter or digit and may not "
+            f"Invalid {kind} '{value}': it must start with a letter or digit and may not "
             "contain '/', '\\', a NUL character or surrounding spaces.",
             target,
         )
     if len(value.encode("utf-8")) > MAX_FILE_NAME:
         raise _refuse(
-            f"(UserError) Invalid {kind} '{value[:40]}...': it is longer than {MAX_FILE_NAME} characters.",
+            f"Invalid {kind} '{value[:40]}...': it is longer than {MAX_FILE_NAME} characters.",
             target,
         )
     return value
@@ -100,7 +102,7 @@ def inside(root: Path | str, path: Path | str, target: str = "General") -> Path:
     resolved_root = Path(root).resolve()
     resolved = Path(path).resolve()
     if resolved != resolved_root and not resolved.is_relative_to(resolved_root):
-        raise _refuse(f"(UserError) The path '{path}' leaves its folder in the store; it is refused.", target)
+        raise _refuse(f"The path '{path}' leaves its folder in the store; it is refused.", target)
     return Path(path)
 
 
@@ -112,18 +114,17 @@ def relative(path: Any, what: str = "path", target: str = "General") -> str:
     """
     text = "" if path is None else str(path)
     if "\x00" in text:
-        raise _refuse(f"(UserError) The {what} '{text!r}' contains a NUL character.", target)
+        raise _refuse(f"The {what} '{text!r}' contains a NUL character.", target)
     parts = [p for p in PurePosixPath("/" + text).parts[1:] if p not in ("", ".")]
     # A backslash is no separator here, but it is one to a reader on Windows: refuse '..\\' too.
     if any(".." in p.split("\\") for p in parts):
         raise _refuse(
-            f"(UserError) Invalid {what} '{text}': '..' is not allowed; a path must stay inside its "
-            "datastore or folder.",
+            f"Invalid {what} '{text}': '..' is not allowed; a path must stay inside its datastore or folder.",
             target,
         )
     for part in parts:
         if len(part.encode("utf-8")) > MAX_FILE_NAME:
-            raise _refuse(f"(UserError) The {what} '{text[:60]}...' has a part over 255 bytes.", target)
+            raise _refuse(f"The {what} '{text[:60]}...' has a part over 255 bytes.", target)
     return "/".join(parts)
 
 

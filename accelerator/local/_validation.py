@@ -12,7 +12,7 @@ from typing import Any
 from azure.ai.ml.exceptions import ErrorTarget, ValidationErrorType
 from azure.core.exceptions import HttpResponseError
 
-from accelerator.local._exceptions import validation_error
+from accelerator.local._exceptions import user_error, validation_error
 from accelerator.regions import AZURE_ML_REGIONS
 
 # The service's naming rules, with the wording of its error messages.
@@ -81,11 +81,9 @@ def check_name(kind: str, name: Any, target: ErrorTarget = ErrorTarget.GENERAL) 
     """Raise the SDK's ``ValidationException`` when ``name`` breaks the service's rule for ``kind``."""
     pattern, rule = _RULES[kind]
     if not name:
-        raise validation_error(
-            f"(UserError) A {kind} name is required.", target, ValidationErrorType.MISSING_FIELD
-        )
+        raise user_error(f"A {kind} name is required.", target, ValidationErrorType.MISSING_FIELD)
     if not isinstance(name, str) or not pattern.match(name):
-        raise validation_error(f"(UserError) Invalid {kind} name '{name}'. {rule}", target)
+        raise user_error(f"Invalid {kind} name '{name}'. {rule}", target)
     return name
 
 

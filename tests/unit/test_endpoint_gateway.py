@@ -115,7 +115,7 @@ def _port(client: LocalMLClient) -> int:
 
 def _gateway(client: LocalMLClient) -> psutil.Process:
     return psutil.Process(
-        read_record(client.online_endpoints._folder(ENDPOINT) / "endpoint.yaml")["gateway"]["pid"]
+        read_record(client.online_endpoints._records.folder(ENDPOINT) / "endpoint.yaml")["gateway"]["pid"]
     )
 
 
@@ -265,9 +265,9 @@ def test_32_concurrent_clients_get_no_connection_resets(endpoint) -> None:
 def test_the_gateway_keeps_its_connection_to_the_server(endpoint) -> None:
     client, body = endpoint
     port, key = _port(client), _key(client)
-    server = read_record(client.online_endpoints._folder(ENDPOINT) / "deployments" / "blue.yaml")["server"][
-        "port"
-    ]
+    server = read_record(client.online_endpoints._records.folder(ENDPOINT) / "deployments" / "blue.yaml")[
+        "server"
+    ]["port"]
 
     def to_server() -> set[int]:
         return {
@@ -410,7 +410,7 @@ def test_a_model_slower_than_its_request_timeout_gets_408(endpoint) -> None:
 
 def test_an_internal_error_is_a_json_500_not_a_dropped_connection(endpoint) -> None:
     client, body = endpoint
-    record = client.online_endpoints._folder(ENDPOINT) / "deployments" / "blue.yaml"
+    record = client.online_endpoints._records.folder(ENDPOINT) / "deployments" / "blue.yaml"
     saved = record.read_bytes()
     try:
         record.write_text("- a damaged record\n")
@@ -457,7 +457,7 @@ def test_callers_finding_the_gateway_dead_together_start_one(endpoint) -> None:
     for thread in threads:
         thread.join()
     assert uris == [uri] * 4
-    folder = str(client.online_endpoints._folder(ENDPOINT))
+    folder = str(client.online_endpoints._records.folder(ENDPOINT))
     gateways = [
         p
         for p in psutil.process_iter(["cmdline"])

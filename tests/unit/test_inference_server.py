@@ -128,5 +128,7 @@ def test_the_inference_python_is_a_setting_with_the_repository_default(
     monkeypatch.setenv(INFERENCE_PYTHON_VARIABLE, str(chosen))
     assert inference_python() == chosen
     monkeypatch.setenv(INFERENCE_PYTHON_VARIABLE, str(tmp_path / "missing"))
-    with pytest.raises(InferenceServerError, match=INFERENCE_PYTHON_VARIABLE):
+    with pytest.raises(
+        InferenceServerError, match=f"{INFERENCE_PYTHON_VARIABLE} is set to .*missing, which is not"
+    ):
         inference_python()

@@ -267,9 +267,9 @@ def test_datastore_uri_source_is_a_reference(ml_client: LocalMLClient) -> None:
 
 def test_data_before_the_workspace_exists(home: Path, tmp_path: Path) -> None:
     client = connect("dev", backend="local")
-    with pytest.raises(ResourceNotFoundError, match="05_create_workspaces"):
+    with pytest.raises(ResourceNotFoundError, match=r"Create it first: ml_client\.workspaces\.begin_create"):
         client.data.create_or_update(_uri_file("trips", _csv(tmp_path / "trips.csv")))
-    with pytest.raises(ResourceNotFoundError, match="05_create_workspaces"):
+    with pytest.raises(ResourceNotFoundError, match=r"Create it first: ml_client\.workspaces\.begin_create"):
         client.data.list()
 
 
@@ -584,7 +584,7 @@ def test_validate_workspace_never_raises_without_a_workspace(home: Path) -> None
     )
     assert [r["check"] for r in rows] == CHECKS
     assert not any(r["passed"] for r in rows)
-    assert "05_create_workspaces" in rows[0]["detail"]
+    assert "Create it first: ml_client.workspaces.begin_create" in rows[0]["detail"]
     assert "nothing to read" in rows[3]["detail"]
 
 
@@ -595,10 +595,11 @@ def test_require_names_the_notebook(ml_client: LocalMLClient) -> None:
             notebook="06_connect_and_validate.ipynb",
             what="The compute cluster cpu-cluster",
         )
-    # The lookup's own error already names the notebook, so it is not repeated.
-    assert (
-        str(caught.value)
-        == "The compute cluster cpu-cluster is missing: run 06_connect_and_validate.ipynb first."
+    # The notebook to run, then the lookup's own words: the SDK call that creates the cluster.
+    assert str(caught.value) == (
+        "The compute cluster cpu-cluster is missing: run 06_connect_and_validate.ipynb first. "
+        "((UserError) Compute 'cpu-cluster' was not found in workspace 'mlw-taxi-dev'. Create it first: "
+        "ml_client.compute.begin_create_or_update(AmlCompute(name='cpu-cluster')).)"
     )
     with pytest.raises(PrerequisiteError, match=r"run 07\.ipynb first\. \(\(UserError\) Compute 'gpu'"):
         require(ml_client.compute.get, "gpu", notebook="07.ipynb", what="The cluster")

@@ -157,7 +157,7 @@ def test_traffic_is_split_in_proportion(setup) -> None:
 def test_mirrored_requests_are_scored_and_discarded(setup) -> None:
     client = setup[0]
     _set_traffic(client, {"blue": 100}, {"green": 40})
-    folder = client.online_endpoints._folder(ENDPOINT)
+    folder = client.online_endpoints._records.folder(ENDPOINT)
     log = folder / "logs" / "mirror.jsonl"
     before = len(log.read_text().splitlines()) if log.is_file() else 0
     uri = client.online_endpoints.get(ENDPOINT).scoring_uri
@@ -219,7 +219,7 @@ def test_a_stopped_deployment_is_restarted_on_demand(setup, tmp_path: Path) -> N
     from accelerator.local._local_endpoints._deployments import record_path
     from accelerator.local._store import read_record
 
-    folder = client.online_endpoints._folder(ENDPOINT)
+    folder = client.online_endpoints._records.folder(ENDPOINT)
     before = read_record(record_path(folder, "blue"))["server"]["pid"]
     os.killpg(before, signal.SIGKILL)
     request = tmp_path / "request.json"

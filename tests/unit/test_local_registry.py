@@ -231,7 +231,9 @@ def test_deploy_from_the_registry_in_another_workspace(dev: LocalMLClient, tmp_p
         deployed = prod.online_deployments.get("blue", "taxi-reg")
         assert deployed.model == shared.id
         # A fresh model copy per update: models/<deployment>/<copy>/<name>/<version>.
-        (served,) = (prod.online_endpoints._folder("taxi-reg") / "models" / "blue").glob("*/taxi-mlflow/3")
+        (served,) = (prod.online_endpoints._records.folder("taxi-reg") / "models" / "blue").glob(
+            "*/taxi-mlflow/3"
+        )
         assert _sha256(served / "mlflow-model") == _sha256(Path(shared.path))
         assert not list(prod.models.list())  # prod registers nothing: it serves the registry's files
         # Rollback in one step, with the workload's procedure: the live deployment serves the

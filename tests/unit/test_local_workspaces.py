@@ -106,7 +106,7 @@ def test_delete_workspace_removes_it_and_its_contents(ml_client: LocalMLClient, 
     assert not (home / "workspaces" / "rg-taxi-dev" / "mlw-taxi-dev").exists()
     # No leftovers from the rename-then-remove either.
     assert [p.name for p in (home / "workspaces").iterdir()] == []
-    with pytest.raises(ResourceNotFoundError, match="05_create_workspaces"):
+    with pytest.raises(ResourceNotFoundError, match=r"Create it first: ml_client\.workspaces\.begin_create"):
         ml_client.compute.get("cpu-cluster")
 
 
@@ -128,7 +128,7 @@ def test_get_unknown_workspace_names_the_notebook(home: Path) -> None:
     client = connect("dev", backend="local")
     with pytest.raises(ResourceNotFoundError, match="mlw-taxi-dev") as caught:
         client.workspaces.get(client.workspace_name)
-    assert "05_create_workspaces" in str(caught.value)
+    assert "Create it first: ml_client.workspaces.begin_create" in str(caught.value)
 
 
 def test_workspace_must_be_a_workspace(home: Path) -> None:
@@ -164,7 +164,10 @@ def test_registry_lifecycle(home: Path) -> None:
     assert [r.name for r in client.registries.list()] == ["mlr-other", "mlr-taxi"]
     assert client.registries.begin_delete(name="mlr-other").result() is None
     assert [r.name for r in client.registries.list()] == ["mlr-taxi"]
-    with pytest.raises(ResourceNotFoundError, match="05_create_workspaces"):
+    with pytest.raises(
+        ResourceNotFoundError,
+        match=r"Create it first: ml_client\.registries\.begin_create\(Registry\(name='mlr-other', location=",
+    ):
         client.registries.get("mlr-other")
 
 
@@ -240,12 +243,17 @@ def test_compute_before_the_workspace_exists(home: Path) -> None:
         lambda: client.compute.get("cpu-cluster"),
         lambda: client.compute.list(),
     ):
-        with pytest.raises(ResourceNotFoundError, match="05_create_workspaces"):
+        with pytest.raises(
+            ResourceNotFoundError, match=r"Create it first: ml_client\.workspaces\.begin_create"
+        ):
             action()
 
 
-def test_missing_compute_names_the_notebook_that_creates_it(ml_client: LocalMLClient) -> None:
-    with pytest.raises(ResourceNotFoundError, match="06_connect_and_validate"):
+def test_missing_compute_names_the_call_that_creates_it(ml_client: LocalMLClient) -> None:
+    with pytest.raises(
+        ResourceNotFoundError,
+        match=r"Create it first: ml_client\.compute\.begin_create_or_update\(AmlCompute\(name='cpu-cluster'",
+    ):
         ml_client.compute.get("cpu-cluster")
 
 
@@ -359,7 +367,7 @@ def test_environment_bad_name_or_version(ml_client: LocalMLClient, name: str, ve
 
 def test_environment_before_the_workspace_exists(home: Path) -> None:
     client = connect("dev", backend="local")
-    with pytest.raises(ResourceNotFoundError, match="05_create_workspaces"):
+    with pytest.raises(ResourceNotFoundError, match=r"Create it first: ml_client\.workspaces\.begin_create"):
         client.environments.create_or_update(Environment(name="taxi-train", version="1", image=IMAGE))
 
 

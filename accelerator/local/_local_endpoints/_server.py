@@ -49,6 +49,12 @@ def inference_python() -> Path:
     repository's ``.venv-inference``; a clear error saying how to create it if missing."""
     configured = os.environ.get(INFERENCE_PYTHON_VARIABLE)
     python = Path(configured).expanduser() if configured else _default_inference_python()
+    if configured and not python.is_file():
+        raise InferenceServerError(
+            f"{INFERENCE_PYTHON_VARIABLE} is set to {python}, which is not a file. Set it to the path of a "
+            "Python with requirements-inference.txt installed, or unset it to use the repository's "
+            f"{INFERENCE_VENV} (created by `make setup`)."
+        )
     if not python.is_file():
         raise InferenceServerError(
             f"The inference environment is missing ({python}). Create it with `make setup`, or set "

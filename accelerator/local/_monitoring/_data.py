@@ -26,7 +26,7 @@ import pandas as pd
 import yaml
 from azure.ai.ml.exceptions import ErrorTarget
 
-from accelerator.local._exceptions import LocalBackendUnsupportedError, validation_error
+from accelerator.local._exceptions import LocalBackendUnsupportedError, user_error
 from accelerator.local._monitoring._metrics import MonitoringComputationError
 
 MDC_FOLDER = "modelDataCollector"
@@ -94,8 +94,8 @@ def asset_location(ml_client: Any, path: str) -> tuple[str, str]:
         return "uri_folder" if text.endswith("/") else "uri_file", text
     # A monitor reads what the workspace holds: on Azure the SDK uploads a local path as an asset
     # when the schedule is created; here it must be registered first, and no other path is read.
-    raise validation_error(
-        f"(UserError) Monitor input '{text}' is neither a data asset (azureml:<name>:<version>) nor a "
+    raise user_error(
+        f"Monitor input '{text}' is neither a data asset (azureml:<name>:<version>) nor a "
         "datastore path (azureml://datastores/<name>/paths/<path>): register it with "
         "ml_client.data.create_or_update first.",
         ErrorTarget.SCHEDULE,
@@ -216,16 +216,16 @@ def _component(ml_client: Any, reference: str) -> Any:
     text = str(reference).removeprefix("azureml:")
     name, _, version = text.partition(":")
     if "/" in text or not name or not version or version.startswith("@"):
-        raise validation_error(
-            f"(UserError) pre_processing_component must be a component version, "
+        raise user_error(
+            f"pre_processing_component must be a component version, "
             f"azureml:<name>:<version>, not '{reference}'.",
             ErrorTarget.SCHEDULE,
         )
     component = ml_client.components.get(name, version)
     missing = [i for i in PREPROCESS_INPUTS if i not in (component.inputs or {})]
     if missing or PREPROCESS_OUTPUT not in (component.outputs or {}):
-        raise validation_error(
-            f"(UserError) The pre-processing component {name}:{version} must take the inputs "
+        raise user_error(
+            f"The pre-processing component {name}:{version} must take the inputs "
             f"{', '.join(PREPROCESS_INPUTS)} and write the output {PREPROCESS_OUTPUT}.",
             ErrorTarget.SCHEDULE,
         )

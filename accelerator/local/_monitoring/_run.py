@@ -44,7 +44,7 @@ from azure.ai.ml.exceptions import ErrorCategory, ErrorTarget, ScheduleException
 
 from accelerator.events import BREACH_MESSAGE, BREACH_TAG
 from accelerator.local import _mlflow
-from accelerator.local._exceptions import validation_error
+from accelerator.local._exceptions import user_error, validation_error
 from accelerator.local._execution._paths import _datastore_path
 from accelerator.local._execution._records import JobRecords, child_record, now
 from accelerator.local._execution._runner import open_run
@@ -323,8 +323,8 @@ def submit_monitor_run(
     workspace_dir = ml_client._scope.require_workspace()
     records = JobRecords(workspace_dir)
     if records.exists(job_name):
-        raise validation_error(
-            f"(UserError) A job named '{job_name}' already exists in this workspace; names are unique.",
+        raise user_error(
+            f"A job named '{job_name}' already exists in this workspace; names are unique.",
             ErrorTarget.JOB,
         )
     resolved = resolve(ml_client, schedule)

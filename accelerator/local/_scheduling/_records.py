@@ -16,7 +16,7 @@ from typing import Any
 from azure.ai.ml.exceptions import ErrorTarget
 from filelock import FileLock
 
-from accelerator.local._exceptions import validation_error
+from accelerator.local._exceptions import user_error
 from accelerator.local._store import read_record, remove_tree, write_record
 
 # The ARM rule for schedule names (Microsoft.MachineLearningServices/workspaces/schedules).
@@ -26,8 +26,8 @@ RECORD = "schedule.yaml"
 
 def check_schedule_name(name: Any) -> str:
     if not isinstance(name, str) or not _NAME.match(name):
-        raise validation_error(
-            f"(UserError) Invalid schedule name '{name}'. A schedule name starts with a letter or digit and "
+        raise user_error(
+            f"Invalid schedule name '{name}'. A schedule name starts with a letter or digit and "
             "contains only letters, digits, '-' and '_', up to 255 characters.",
             ErrorTarget.SCHEDULE,
         )

@@ -28,7 +28,7 @@ from dateutil import parser as date_parser
 from dateutil.relativedelta import relativedelta
 from tzlocal.windows_tz import win_tz
 
-from accelerator.local._exceptions import validation_error
+from accelerator.local._exceptions import user_error
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ LATE_GRACE = dt.timedelta(seconds=120)
 
 
 def _error(message: str) -> Exception:
-    return validation_error(f"(UserError) {message}", ErrorTarget.SCHEDULE)
+    return user_error(message, ErrorTarget.SCHEDULE)
 
 
 def zone(name: str | None) -> ZoneInfo:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.ai.ml import operations as sdk_operations
 from azure.ai.ml._restclient.arm_ml_service import models as rest_models
@@ -19,15 +19,21 @@ from azure.ai.ml.entities import BatchDeployment, PipelineComponentBatchDeployme
 from azure.ai.ml.exceptions import ErrorTarget
 from azure.core.polling import LROPoller
 
-from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
+from accelerator.local._exceptions import LocalBackendUnsupportedError, user_error
+from accelerator.local._local_endpoints._records import BatchEndpointRecords
 from accelerator.local._paging import paged
 from accelerator.local._poller import completed
-from accelerator.local._store import join, read_record, segment, write_record
+from accelerator.local._scope import LocalScope
+from accelerator.local._store import segment, write_record
 from accelerator.local._validation import check_name
 from accelerator.local._vm_sizes import check_count
 from accelerator.local.operations._base import LocalOperations
-from accelerator.local.operations._deployment_scoring import model_reference, registered_model, scoring_code
+from accelerator.local.operations._deployment_scoring import model_reference, scoring_code
 from accelerator.local.operations._operation_orchestrator import LocalOrchestrator
+
+if TYPE_CHECKING:
+    from accelerator.local.operations._batch_endpoint_operations import BatchEndpointOperations
+    from accelerator.local.operations._job_operations import JobOperations
 
 _MLFLOW_SCORER = Path(__file__).resolve().parents[1] / "_local_endpoints" / "mlflow_batch_score.py"
 # What a no-code MLflow deployment runs in: a curated environment (locally, this machine's Python).
@@ -50,21 +56,25 @@ class BatchDeploymentOperations(LocalOperations):
     _sdk_class = sdk_operations.BatchDeploymentOperations
     _group = "batch_deployments"
 
-    def __init__(self, scope: Any, client: Any) -> None:
+    def __init__(
+        self,
+        scope: LocalScope,
+        endpoints: BatchEndpointRecords,
+        orchestrator: LocalOrchestrator,
+        batch_endpoints: BatchEndpointOperations,
+        jobs: JobOperations,
+    ) -> None:
         super().__init__(scope)
-        self._client = client
-        self._orchestrator = LocalOrchestrator(scope, client)
+        self._endpoints = endpoints  # shared with ml_client.batch_endpoints
+        self._orchestrator = orchestrator
+        self._batch_endpoints = batch_endpoints  # for list_jobs
+        self._jobs = jobs
 
     def _path(self, name: str, endpoint_name: str) -> Path:
-        self._client.batch_endpoints._record(endpoint_name)  # the SDK's not-found error first
-        folder = join(self._client.batch_endpoints._folder(endpoint_name), "deployments")
-        return folder / f"{segment(name, 'deployment name', ErrorTarget.BATCH_DEPLOYMENT)}.yaml"
+        return self._endpoints.deployment_path(name, endpoint_name)
 
     def _record(self, name: str, endpoint_name: str) -> dict[str, Any]:
-        path = self._path(name, endpoint_name)
-        if not path.is_file():
-            raise not_found("Batch deployment", name, f"batch endpoint '{endpoint_name}'")
-        return read_record(path, ("name", "model", "settings"))
+        return self._endpoints.deployment(name, endpoint_name)
 
     def begin_create_or_update(
         self, deployment: BatchDeployment, *, skip_script_validation: bool = False, **kwargs: Any
@@ -77,22 +87,19 @@ class BatchDeploymentOperations(LocalOperations):
             )
         check_name("deployment", deployment.name, ErrorTarget.BATCH_DEPLOYMENT)
         if not deployment.endpoint_name:
-            raise validation_error(
-                "(UserError) The deployment needs endpoint_name.", ErrorTarget.BATCH_DEPLOYMENT
-            )
-        endpoint = self._client.batch_endpoints._record(deployment.endpoint_name)
+            raise user_error("The deployment needs endpoint_name.", ErrorTarget.BATCH_DEPLOYMENT)
+        endpoint = self._endpoints.get(deployment.endpoint_name)
         deployment._to_rest_object(location="local")  # the SDK's own checks and serialisation
         settings = _settings(deployment)
-        registered = registered_model(self._client, deployment.model, ErrorTarget.BATCH_DEPLOYMENT)
+        registered = self._orchestrator.registered_model(deployment.model, ErrorTarget.BATCH_DEPLOYMENT)
         model, model_type = model_reference(registered), registered.type
         compute = self._orchestrator.compute(deployment.compute)
         if not compute or compute in ("local", "serverless"):
-            raise validation_error(
-                "(UserError) A batch deployment runs on a compute cluster: "
-                "set compute to an AmlCompute name.",
+            raise user_error(
+                "A batch deployment runs on a compute cluster: set compute to an AmlCompute name.",
                 ErrorTarget.BATCH_DEPLOYMENT,
             )
-        folder = self._client.batch_endpoints._folder(deployment.endpoint_name)
+        folder = self._endpoints.folder(deployment.endpoint_name)
         code, script, environment = scoring_code(
             self._orchestrator,
             deployment,
@@ -121,13 +128,13 @@ class BatchDeploymentOperations(LocalOperations):
             "tags": dict(deployment.tags or {}),
             "properties": dict(deployment.properties or {}),
         }
-        endpoints = self._client.batch_endpoints
-        with endpoints._lock(deployment.endpoint_name):  # the deployment list: read, add, write
+        endpoints = self._endpoints
+        with endpoints.lock(deployment.endpoint_name):  # the deployment list: read, add, write
             write_record(self._path(deployment.name, deployment.endpoint_name), record)
-            endpoint = endpoints._record(deployment.endpoint_name)
+            endpoint = endpoints.get(deployment.endpoint_name)
             if deployment.name not in endpoint["deployments"]:
                 endpoint["deployments"].append(deployment.name)
-                endpoints._write(endpoint)
+                endpoints.write(endpoint)
         return completed(self.get(deployment.name, deployment.endpoint_name))
 
     def get(self, name: str, endpoint_name: str) -> BatchDeployment:
@@ -185,42 +192,42 @@ class BatchDeploymentOperations(LocalOperations):
         )
 
     def list(self, endpoint_name: str) -> Any:
-        names = self._client.batch_endpoints._record(endpoint_name).get("deployments") or []
+        names = self._endpoints.get(endpoint_name).get("deployments") or []
         return paged(self.get(n, endpoint_name) for n in names)
 
     def list_jobs(self, endpoint_name: str, *, name: str | None = None) -> Any:
-        jobs = self._client.batch_endpoints.list_jobs(endpoint_name)
+        jobs = self._batch_endpoints.list_jobs(endpoint_name)
         if name is None:
             return jobs
         self._record(name, endpoint_name)
         return paged(
             job
             for job in jobs
-            if (self._client.jobs.get(job.name).properties or {}).get("azureml.batchDeployment") == name
+            if (self._jobs.get(job.name).properties or {}).get("azureml.batchDeployment") == name
         )
 
     def begin_delete(self, name: str, endpoint_name: str) -> LROPoller[None]:
         """Remove a deployment; as on Azure, not the endpoint's default while others remain."""
         self._record(name, endpoint_name)
-        with self._client.batch_endpoints._lock(endpoint_name):
+        with self._endpoints.lock(endpoint_name):
             self._delete(name, endpoint_name)
         return completed(None)
 
     def _delete(self, name: str, endpoint_name: str) -> None:
-        endpoint = self._client.batch_endpoints._record(endpoint_name)
+        endpoint = self._endpoints.get(endpoint_name)
         others = [d for d in endpoint["deployments"] if d != name]
         if endpoint.get("default_deployment") == name and others:
-            raise validation_error(
-                f"(UserError) Deployment '{name}' is the default of batch endpoint '{endpoint_name}': "
+            raise user_error(
+                f"Deployment '{name}' is the default of batch endpoint '{endpoint_name}': "
                 f"make another deployment the default first ({', '.join(others)}).",
                 ErrorTarget.BATCH_DEPLOYMENT,
             )
         self._path(name, endpoint_name).unlink()
-        shutil.rmtree(self._client.batch_endpoints._folder(endpoint_name) / "code" / name, ignore_errors=True)
+        shutil.rmtree(self._endpoints.folder(endpoint_name) / "code" / name, ignore_errors=True)
         endpoint["deployments"] = others
         if endpoint.get("default_deployment") == name:
             endpoint["default_deployment"] = None
-        self._client.batch_endpoints._write(endpoint)
+        self._endpoints.write(endpoint)
 
 
 def _first_set(*values: Any) -> Any:
@@ -261,8 +268,8 @@ def _settings(deployment: BatchDeployment) -> dict[str, Any]:
     }
     for key, least in {**minimums, "max_retries": 0}.items():
         if not isinstance(settings[key], int) or settings[key] < least:
-            raise validation_error(
-                f"(UserError) {key} must be a whole number of at least {least}, not {settings[key]!r}.",
+            raise user_error(
+                f"{key} must be a whole number of at least {least}, not {settings[key]!r}.",
                 ErrorTarget.BATCH_DEPLOYMENT,
             )
     # Upper bounds: on this machine each unit of concurrency is a worker process (Azure bounds them
@@ -272,20 +279,18 @@ def _settings(deployment: BatchDeployment) -> dict[str, Any]:
     # The predictions file is one file in the job's output folder, never a path out of it.
     segment(settings["output_file_name"], "output_file_name", ErrorTarget.BATCH_DEPLOYMENT)
     if not isinstance(settings["timeout"], (int, float)) or settings["timeout"] <= 0:
-        raise validation_error(
-            f"(UserError) retry_settings.timeout must be a number of seconds above 0, "
-            f"not {settings['timeout']!r}.",
+        raise user_error(
+            f"retry_settings.timeout must be a number of seconds above 0, not {settings['timeout']!r}.",
             ErrorTarget.BATCH_DEPLOYMENT,
         )
     if settings["output_action"] not in ("append_row", "summary_only"):
-        raise validation_error(
-            f"(UserError) output_action must be append_row or summary_only, "
-            f"not {settings['output_action']!r}.",
+        raise user_error(
+            f"output_action must be append_row or summary_only, not {settings['output_action']!r}.",
             ErrorTarget.BATCH_DEPLOYMENT,
         )
     if settings["logging_level"] not in ("debug", "info", "warning"):
-        raise validation_error(
-            f"(UserError) logging_level must be debug, info or warning, not {settings['logging_level']!r}.",
+        raise user_error(
+            f"logging_level must be debug, info or warning, not {settings['logging_level']!r}.",
             ErrorTarget.BATCH_DEPLOYMENT,
         )
     return settings

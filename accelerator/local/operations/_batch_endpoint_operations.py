@@ -13,7 +13,7 @@ import logging
 import shlex
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.ai.ml import Input, Output, command
 from azure.ai.ml import operations as sdk_operations
@@ -27,12 +27,22 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.core.polling import LROPoller
 
 from accelerator.local import _names
-from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
+from accelerator.local._exceptions import (
+    LocalBackendUnsupportedError,
+    not_found,
+    user_error,
+    validation_error,
+)
+from accelerator.local._local_endpoints._records import BatchEndpointRecords
 from accelerator.local._paging import paged
 from accelerator.local._poller import completed
-from accelerator.local._store import join, read_all, read_record, record_lock, remove_tree, write_record
+from accelerator.local._scope import LocalScope
+from accelerator.local._store import read_all, read_record, remove_tree
 from accelerator.local._validation import check_name
 from accelerator.local.operations._base import LocalOperations
+
+if TYPE_CHECKING:
+    from accelerator.local.operations._job_operations import JobOperations
 
 _DRIVER = "accelerator.local._local_endpoints.batch_driver"
 _BATCH_PROPERTY = "azureml.batchEndpoint"
@@ -43,28 +53,10 @@ class BatchEndpointOperations(LocalOperations):
     _sdk_class = sdk_operations.BatchEndpointOperations
     _group = "batch_endpoints"
 
-    def __init__(self, scope: Any, client: Any) -> None:
+    def __init__(self, scope: LocalScope, records: BatchEndpointRecords, jobs: JobOperations) -> None:
         super().__init__(scope)
-        self._client = client
-
-    def _root(self) -> Path:
-        return self._scope.require_workspace() / "batch_endpoints"
-
-    def _folder(self, name: str) -> Path:
-        return join(self._root(), name, kind="endpoint name", target=ErrorTarget.BATCH_ENDPOINT)
-
-    def _lock(self, name: str) -> Any:
-        """Held around every read-modify-write of the endpoint's record (its deployments, its default)."""
-        return record_lock(self._folder(name) / ".endpoint.lock")
-
-    def _record(self, name: str) -> dict[str, Any]:
-        path = self._folder(name) / "endpoint.yaml"
-        if not path.is_file():
-            raise not_found("Batch endpoint", name, f"workspace '{self._scope.workspace_name}'")
-        return read_record(path, ("name", "deployments"))
-
-    def _write(self, record: dict[str, Any]) -> None:
-        write_record(self._folder(record["name"]) / "endpoint.yaml", record)
+        self._records = records  # shared with ml_client.batch_deployments
+        self._jobs = jobs  # a batch scoring job is an ordinary job
 
     # -- create, update, read --------------------------------------------------------------------
 
@@ -74,23 +66,23 @@ class BatchEndpointOperations(LocalOperations):
                 f"Expected a BatchEndpoint, not {type(endpoint).__name__}.", ErrorTarget.BATCH_ENDPOINT
             )
         if (endpoint.auth_mode or "aad_token").lower() not in ("aad_token", "aadtoken"):
-            raise validation_error(
-                f"(UserError) Batch endpoints authenticate with Microsoft Entra tokens only "
+            raise user_error(
+                f"Batch endpoints authenticate with Microsoft Entra tokens only "
                 f"(auth_mode='aad_token'), not '{endpoint.auth_mode}'.",
                 ErrorTarget.BATCH_ENDPOINT,
             )
         check_name("endpoint", endpoint.name, ErrorTarget.BATCH_ENDPOINT)  # None too: no TypeError
         rest = endpoint._to_rest_batch_endpoint(self._location()).as_dict()  # the SDK's checks
-        path = self._folder(endpoint.name) / "endpoint.yaml"
+        path = self._records.path(endpoint.name)
         if not path.is_file():
             default = (rest["properties"].get("defaults") or {}).get("deploymentName")
             if default is not None:  # checked before the lock makes a folder: a refusal leaves nothing
-                raise validation_error(
-                    f"(UserError) The default deployment '{default}' is not a deployment of batch "
+                raise user_error(
+                    f"The default deployment '{default}' is not a deployment of batch "
                     f"endpoint '{endpoint.name}'; its deployments: none.",
                     ErrorTarget.BATCH_ENDPOINT,
                 )
-        with self._lock(endpoint.name):
+        with self._records.lock(endpoint.name):
             self._put(endpoint, rest, path)
         return completed(self.get(endpoint.name))
 
@@ -104,8 +96,8 @@ class BatchEndpointOperations(LocalOperations):
         if default is None:  # an entity built from scratch keeps the endpoint's default
             default = record.get("default_deployment")
         elif default not in record["deployments"]:
-            raise validation_error(
-                f"(UserError) The default deployment '{default}' is not a deployment of batch endpoint "
+            raise user_error(
+                f"The default deployment '{default}' is not a deployment of batch endpoint "
                 f"'{endpoint.name}'; its deployments: {', '.join(record['deployments']) or 'none'}.",
                 ErrorTarget.BATCH_ENDPOINT,
             )
@@ -115,10 +107,10 @@ class BatchEndpointOperations(LocalOperations):
             properties=dict(endpoint.properties or {}),
             default_deployment=default,
         )
-        self._write(record)
+        self._records.write(record)
 
     def get(self, name: str) -> BatchEndpoint:
-        record = self._record(name)
+        record = self._records.get(name)
         properties: dict[str, Any] = {
             "description": record.get("description"),
             "authMode": "AADToken",
@@ -138,16 +130,16 @@ class BatchEndpointOperations(LocalOperations):
         return BatchEndpoint._from_rest_object(rest_models.BatchEndpoint(body))
 
     def list(self) -> Any:
-        root = self._root()
+        root = self._records.root()
         paths = sorted(root.glob("*/endpoint.yaml")) if root.is_dir() else []
         found = read_all([p for p in paths if not p.parent.name.startswith(".")], ("name", "deployments"))
         return paged(self.get(record["name"]) for _, record in found)
 
     def begin_delete(self, name: str) -> LROPoller[None]:
         """Delete the endpoint and its deployments; its jobs stay in the workspace, as on Azure."""
-        with self._lock(name):
-            self._record(name)
-            remove_tree(self._folder(name))
+        with self._records.lock(name):
+            self._records.get(name)
+            remove_tree(self._records.folder(name))
         return completed(None)
 
     # -- scoring ---------------------------------------------------------------------------------
@@ -161,11 +153,11 @@ class BatchEndpointOperations(LocalOperations):
         **kwargs: Any,
     ) -> BatchJob:
         """Start a batch scoring job over a folder or file; it runs in the background."""
-        record = self._record(endpoint_name)
+        record = self._records.get(endpoint_name)
         deployment = deployment_name or record.get("default_deployment")
         if not deployment:
-            raise validation_error(
-                f"(UserError) Batch endpoint '{endpoint_name}' has no default deployment: pass "
+            raise user_error(
+                f"Batch endpoint '{endpoint_name}' has no default deployment: pass "
                 "deployment_name, or set endpoint.defaults.deployment_name and update the endpoint.",
                 ErrorTarget.BATCH_ENDPOINT,
             )
@@ -179,7 +171,7 @@ class BatchEndpointOperations(LocalOperations):
                 f"batch_endpoints.invoke({', '.join(unsupported or ['params_override'])}=...)"
             )
         data = _single_input(kwargs.get("input"), inputs)
-        spec = self._client.batch_deployments._record(deployment, endpoint_name)
+        spec = self._records.deployment(deployment, endpoint_name)
         # The service builds this job on Azure: keep the SDK's notes on the experimental schemas it
         # uses out of the caller's output, as they are when Azure builds it.
         experimental = logging.getLogger("azure.ai.ml._utils._experimental")
@@ -194,14 +186,14 @@ class BatchEndpointOperations(LocalOperations):
                 kwargs.get("experiment_name"),
                 kwargs.get("outputs"),
             )
-            submitted = self._client.jobs.create_or_update(job)
+            submitted = self._jobs.create_or_update(job)
         finally:
             experimental.setLevel(level)
         return BatchJob(id=submitted.id, name=submitted.name, type=_JOB_TYPE, status=submitted.status)
 
     def _job_exists(self, name: str) -> bool:
         try:
-            self._client.jobs.get(name)
+            self._jobs.get(name)
         except ResourceNotFoundError:
             return False
         return True
@@ -232,9 +224,8 @@ class BatchEndpointOperations(LocalOperations):
         if outputs:
             unknown = sorted(set(outputs) - {"score"})
             if unknown:
-                raise validation_error(
-                    f"(UserError) A model batch deployment has one output, 'score'; "
-                    f"not {', '.join(unknown)}.",
+                raise user_error(
+                    f"A model batch deployment has one output, 'score'; not {', '.join(unknown)}.",
                     ErrorTarget.BATCH_ENDPOINT,
                 )
             given = outputs["score"]
@@ -267,10 +258,10 @@ class BatchEndpointOperations(LocalOperations):
 
     def list_jobs(self, endpoint_name: str) -> Any:
         """The endpoint's batch jobs, newest first."""
-        self._record(endpoint_name)
+        self._records.get(endpoint_name)
         return paged(
             BatchJob(id=job.id, name=job.name, type=_JOB_TYPE, status=job.status)
-            for job in self._client.jobs.list()
+            for job in self._jobs.list()
             if (job.properties or {}).get(_BATCH_PROPERTY) == endpoint_name
         )
 
@@ -283,15 +274,15 @@ def _single_input(input: Any, inputs: dict[str, Any] | None) -> Input:
     """The one folder or file a model deployment scores, from ``input=`` or ``inputs={...}``."""
     given = [input] if input is not None else list((inputs or {}).values())
     if len(given) != 1:
-        raise validation_error(
-            "(UserError) A model batch deployment takes one input: a uri_folder or uri_file, as "
+        raise user_error(
+            "A model batch deployment takes one input: a uri_folder or uri_file, as "
             "input=Input(...) or inputs={'input': Input(...)}.",
             ErrorTarget.BATCH_ENDPOINT,
         )
     data = given[0]
     if not isinstance(data, Input) or data.type not in (AssetTypes.URI_FOLDER, AssetTypes.URI_FILE):
-        raise validation_error(
-            "(UserError) The input of a batch job must be Input(type='uri_folder' or 'uri_file', path=...): "
+        raise user_error(
+            "The input of a batch job must be Input(type='uri_folder' or 'uri_file', path=...): "
             "a folder or file, a data asset or a datastore path.",
             ErrorTarget.BATCH_ENDPOINT,
         )

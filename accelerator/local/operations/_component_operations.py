@@ -20,6 +20,7 @@ from azure.ai.ml.exceptions import ErrorTarget
 
 from accelerator.local._assets import VersionedRecords
 from accelerator.local._exceptions import LocalBackendUnsupportedError, conflict, validation_error
+from accelerator.local._scope import LocalScope
 from accelerator.local._store import plain
 from accelerator.local._system_data import system_data
 from accelerator.local._validation import check_name
@@ -37,9 +38,9 @@ class ComponentOperations(VersionedAssetOperations):
     _target = ErrorTarget.COMPONENT
     _loader = staticmethod(load_component)
 
-    def __init__(self, scope: Any, client: Any) -> None:
+    def __init__(self, scope: LocalScope, orchestrator: LocalOrchestrator) -> None:
         super().__init__(scope)
-        self._orchestrator = LocalOrchestrator(scope, client)
+        self._orchestrator = orchestrator
 
     def create_or_update(
         self,

@@ -16,10 +16,14 @@ from azure.ai.ml import operations as sdk_operations
 from azure.ai.ml.constants._compute import ComputeDefaults
 from azure.ai.ml.entities import AmlCompute, Compute
 from azure.ai.ml.exceptions import ErrorTarget
-from azure.core.exceptions import HttpResponseError
 from azure.core.polling import LROPoller
 
-from accelerator.local._exceptions import LocalBackendUnsupportedError, bad_request, not_found
+from accelerator.local._exceptions import (
+    LocalBackendUnsupportedError,
+    bad_request,
+    not_found,
+    user_http_error,
+)
 from accelerator.local._paging import paged
 from accelerator.local._poller import completed
 from accelerator.local._store import file_name, plain, read_all, read_record, records, segment, write_record
@@ -47,8 +51,8 @@ class ComputeOperations(LocalOperations):
         _check_scale(compute)
         to_rest(compute)
         if current is not None and current.get("size", "").lower() != compute.size.lower():
-            raise HttpResponseError(
-                message=f"(UserError) The VM size of compute '{compute.name}' cannot be changed "
+            raise user_http_error(
+                f"The VM size of compute '{compute.name}' cannot be changed "
                 f"from {current.get('size')} to {compute.size}. Create a new cluster instead."
             )
         entity = plain(compute._to_dict())
@@ -62,7 +66,7 @@ class ComputeOperations(LocalOperations):
                 "Compute",
                 name,
                 f"workspace '{self._scope.workspace_name}'",
-                "Create it first: run notebooks/06_connect_and_validate.ipynb.",
+                f"Create it first: ml_client.compute.begin_create_or_update(AmlCompute(name='{name}')).",
             )
         record = read_record(path, _REQUIRED)
         compute = load_compute(io.StringIO(yaml.safe_dump(record["entity"])))

@@ -8,9 +8,7 @@ registered as a reference, as on Azure.
 
 from __future__ import annotations
 
-import hashlib
-import uuid
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import fsspec
 from azure.ai.ml import load_data
@@ -20,13 +18,14 @@ from azure.ai.ml.entities import Data
 from azure.ai.ml.exceptions import AssetPathException, ErrorCategory, ErrorTarget, ValidationErrorType
 from fsspec.implementations.local import LocalFileSystem
 
-from accelerator._hashing import chunks, fingerprint, list_files, walk_files
-from accelerator.local._exceptions import LocalBackendUnsupportedError, validation_error
+from accelerator._hashing import fingerprint, list_files
+from accelerator.local._exceptions import LocalBackendUnsupportedError, user_error, validation_error
+from accelerator.local._scope import LocalScope
 from accelerator.local._storage import parse_datastore_uri
-from accelerator.local._store import plain, sweep_leftovers
+from accelerator.local._store import plain
+from accelerator.local._uploads import DatastoreFiles, LocalUploads
 from accelerator.local._validation import check_name, to_rest
 from accelerator.local.operations._asset_operations import VersionedAssetOperations
-from accelerator.local.operations._datastore_operations import DEFAULT_DATASTORE, DatastoreOperations
 
 _SUPPORTED_TYPES = (AssetTypes.URI_FILE, AssetTypes.URI_FOLDER, AssetTypes.MLTABLE)
 
@@ -47,7 +46,7 @@ class DataOperations(VersionedAssetOperations):
                 f"data assets of type '{data.type}'", f"Use one of {', '.join(_SUPPORTED_TYPES)}."
             )
         if not data.path:
-            raise validation_error("(UserError) A data asset needs a path.", self._target)
+            raise user_error("A data asset needs a path.", self._target)
         check_name("asset", data.name, self._target)
         source = str(data.path)
         fs, path, reference = self._source(data)
@@ -75,7 +74,7 @@ class DataOperations(VersionedAssetOperations):
                     error_category=ErrorCategory.USER_ERROR,
                 )
             data.version = version
-            data.path = reference or self._upload(fs, path, identity)
+            data.path = reference or self._uploads.upload(fs, path, identity)
             if data.type == AssetTypes.URI_FOLDER and not data.path.endswith("/"):
                 data.path += "/"
             to_rest(data)
@@ -83,8 +82,10 @@ class DataOperations(VersionedAssetOperations):
             self._records.put(data.name, version, entity, fingerprint=identity, source=source)
         return self.get(data.name, version)
 
-    def _datastores(self) -> DatastoreOperations:
-        return DatastoreOperations(self._scope)
+    def __init__(self, scope: LocalScope, datastores: DatastoreFiles, uploads: LocalUploads) -> None:
+        super().__init__(scope)
+        self._datastores = datastores
+        self._uploads = uploads
 
     def _source(self, data: Data) -> tuple[fsspec.AbstractFileSystem, str, str | None]:
         """The filesystem and path of the asset's files, and its azureml:// URI if it has one."""
@@ -96,7 +97,7 @@ class DataOperations(VersionedAssetOperations):
                     "data paths in another workspace's datastore",
                     f"The path names workspace '{uri.workspace}'.",
                 )
-            fs, root = self._datastores()._filesystem(uri.datastore)
+            fs, root = self._datastores.filesystem(uri.datastore)
             return fs, f"{root}/{uri.path}".rstrip("/"), self._scope.datastore_uri(uri.datastore, uri.path)
         if "://" in text and not text.startswith("file://"):
             raise LocalBackendUnsupportedError(
@@ -108,45 +109,24 @@ class DataOperations(VersionedAssetOperations):
             local = Path(data.base_path or ".") / local
         return LocalFileSystem(), local.resolve().as_posix(), None
 
-    def _upload(self, fs: fsspec.AbstractFileSystem, path: str, content: str) -> str:
-        """Copy the files under LocalUpload/<content hash>/ in the default datastore, once."""
-        target_fs, root = self._datastores()._filesystem(DEFAULT_DATASTORE)
-        name = PurePosixPath(path).name
-        # Keyed by content and name, as the same files may be registered under two folder names.
-        key = hashlib.sha256(f"{content}/{name}".encode()).hexdigest()[:32]
-        folder = f"LocalUpload/{key}"
-        relative = f"{folder}/{name}"
-        if isinstance(target_fs, LocalFileSystem):  # what killed uploads left behind, an hour on
-            sweep_leftovers(Path(root) / "LocalUpload")
-        if not target_fs.exists(f"{root}/{relative}"):
-            # Copy into a staging folder, then rename it into place: a crash leaves no half-copied version.
-            staging = f"{root}/LocalUpload/.staging-{key}-{uuid.uuid4().hex[:8]}"
-            target_fs.makedirs(staging, exist_ok=True)
-            _copy_across(fs, path, target_fs, f"{staging}/{name}")
-            if target_fs.exists(f"{root}/{folder}"):  # another client uploaded the same files meanwhile
-                target_fs.rm(staging, recursive=True)
-            else:
-                target_fs.mv(staging, f"{root}/{folder}", recursive=True)
-        return self._scope.datastore_uri(DEFAULT_DATASTORE, relative)
-
 
 def _check_shape(fs: fsspec.AbstractFileSystem, path: str, kind: str, source: str) -> None:
     """The checks the SDK and service make on a data asset's path."""
     if not fs.exists(path):
-        raise validation_error(
-            f"(UserError) No such file or directory: '{source}'.",
+        raise user_error(
+            f"No such file or directory: '{source}'.",
             ErrorTarget.DATA,
             ValidationErrorType.FILE_OR_FOLDER_NOT_FOUND,
         )
     if kind == AssetTypes.URI_FILE and fs.isdir(path):
-        raise validation_error(
-            f"(UserError) '{source}' is a folder, but a uri_file data asset must point to a file.",
+        raise user_error(
+            f"'{source}' is a folder, but a uri_file data asset must point to a file.",
             ErrorTarget.DATA,
         )
     if kind in (AssetTypes.URI_FOLDER, AssetTypes.MLTABLE):
         if not fs.isdir(path):
-            raise validation_error(
-                f"(UserError) '{source}' is a file, but a {kind} data asset must point to a folder.",
+            raise user_error(
+                f"'{source}' is a file, but a {kind} data asset must point to a folder.",
                 ErrorTarget.DATA,
             )
         if not list_files(fs, path):
@@ -155,21 +135,9 @@ def _check_shape(fs: fsspec.AbstractFileSystem, path: str, kind: str, source: st
                 ErrorTarget.DATA,
             )
     if kind == AssetTypes.MLTABLE and not fs.isfile(f"{path}/MLTable"):
-        raise validation_error(
-            f"(UserError) No MLTable file was found in '{source}'. An mltable data asset needs a folder "
+        raise user_error(
+            f"No MLTable file was found in '{source}'. An mltable data asset needs a folder "
             "with an MLTable file.",
             ErrorTarget.DATA,
             ValidationErrorType.FILE_OR_FOLDER_NOT_FOUND,
         )
-
-
-def _copy_across(
-    source_fs: fsspec.AbstractFileSystem, source: str, target_fs: fsspec.AbstractFileSystem, target: str
-) -> None:
-    single = source_fs.isfile(source)
-    for file, relative in walk_files(source_fs, source):
-        destination = target if single else f"{target}/{relative}"
-        target_fs.makedirs(target_fs._parent(destination), exist_ok=True)
-        with source_fs.open(file, "rb") as reader, target_fs.open(destination, "wb") as writer:
-            for chunk in chunks(reader):
-                writer.write(chunk)

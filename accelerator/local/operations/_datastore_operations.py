@@ -18,14 +18,13 @@ from azure.ai.ml import load_datastore
 from azure.ai.ml import operations as sdk_operations
 from azure.ai.ml.entities import AzureBlobDatastore, AzureDataLakeGen2Datastore, Datastore
 from azure.ai.ml.exceptions import ErrorTarget
-from azure.core.exceptions import HttpResponseError
 
-from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found
+from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, user_http_error
 from accelerator.local._paging import paged
 from accelerator.local._storage import (
     BLOB_CONNECTION_STRING_VARIABLE,
+    DEFAULT_DATASTORE,
     blob_backing,
-    datastore_filesystem,
     datastore_record,
     filesystem,
     folder_backing,
@@ -34,7 +33,6 @@ from accelerator.local._store import plain, read_all, read_record, records, writ
 from accelerator.local._validation import check_name, to_rest
 from accelerator.local.operations._base import LocalOperations
 
-DEFAULT_DATASTORE = "workspaceblobstore"
 _REQUIRED = ("backing", "entity")
 
 
@@ -112,16 +110,9 @@ class DatastoreOperations(LocalOperations):
         if not path.is_file():
             raise not_found("Datastore", name, f"workspace '{self._scope.workspace_name}'")
         if read_record(path).get("is_default"):
-            raise HttpResponseError(message=f"(UserError) The default datastore '{name}' cannot be deleted.")
+            raise user_http_error(f"The default datastore '{name}' cannot be deleted.")
         # As on Azure, unregistering a datastore leaves its files in storage.
         path.unlink()
 
     def _path(self, name: str) -> Path:
         return datastore_record(self._scope.require_workspace(), name)
-
-    def _filesystem(self, name: str):
-        """(fsspec filesystem, root path) of a datastore's files; used by the data operations."""
-        found = datastore_filesystem(self._scope.require_workspace(), name)
-        if found is None:
-            raise not_found("Datastore", name, f"workspace '{self._scope.workspace_name}'")
-        return found

@@ -16,10 +16,11 @@ from azure.ai.ml.constants import AssetTypes
 from azure.ai.ml.entities import Model
 from azure.ai.ml.entities._assets.asset import Asset
 from azure.ai.ml.exceptions import ErrorTarget, ValidationErrorType
-from azure.core.exceptions import HttpResponseError
 
-from accelerator.local._exceptions import validation_error
-from accelerator.local._local_endpoints._server import inference_python
+from accelerator.local._exceptions import user_error, user_http_error, validation_error
+from accelerator.local._local_endpoints._server import INFERENCE_PYTHON_VARIABLE, inference_python
+from accelerator.local._scope import LocalScope
+from accelerator.local.operations._model_operations import ModelFiles
 from accelerator.local.operations._operation_orchestrator import LocalOrchestrator, parse_reference
 
 _REGISTRY_MODEL = re.compile(
@@ -28,9 +29,10 @@ _REGISTRY_MODEL = re.compile(
 )
 
 
-def registered_model(client: Any, model: Any, target: Any) -> Model:
+def registered_model(client: Any, scope: LocalScope, model: Any, target: Any) -> Model:
     """The registered model version a deployment names: ``name:version``, ``name@latest``, a Model,
-    or a registry's model (``azureml://registries/<r>/models/<n>/versions/<v>`` or its Model)."""
+    or a registry's model (``azureml://registries/<r>/models/<n>/versions/<v>`` or its Model).
+    ``client`` gives the operation groups (only their public methods are called)."""
     if isinstance(model, Model):
         if str(model.id or "").startswith("azureml://registries/"):
             model = model.id
@@ -45,34 +47,34 @@ def registered_model(client: Any, model: Any, target: Any) -> Model:
         message = f"Unsupported azureml type models for asset: {type(model).__name__} {model.name}"
         raise validation_error(message, ErrorTarget.ASSET)
     if not isinstance(model, str):
-        raise validation_error("(UserError) The deployment needs a model.", target)
+        raise user_error("The deployment needs a model.", target)
     if model.startswith("azureml://registries/"):
-        return _registry_model(client, model, target)
+        return _registry_model(client, scope, model, target)
     name, version, label = parse_reference(model)
     return client.models.get(name, version=version, label=label)
 
 
-def _registry_model(client: Any, reference: str, target: Any) -> Model:
+def _registry_model(client: Any, scope: LocalScope, reference: str, target: Any) -> Model:
     """A registry's model, for a workspace in a region the registry replicates to."""
     from accelerator.local.operations._registry_model_operations import RegistryModelOperations
     from accelerator.local.operations._sharing import registry_scope
 
     parsed = _REGISTRY_MODEL.match(reference)
     if parsed is None:
-        raise validation_error(
-            f"(UserError) '{reference}' is not a registry model id: use "
+        raise user_error(
+            f"'{reference}' is not a registry model id: use "
             "azureml://registries/<registry>/models/<name>/versions/<version>.",
             target,
         )
-    scope = registry_scope(client._scope, parsed["registry"])
+    registry_models = RegistryModelOperations(registry_scope(scope, parsed["registry"]))
     registry = client.registries.get(parsed["registry"])
     region = client.workspaces.get().location
     regions = {registry.location} | {r.location for r in registry.replication_locations or []}
     if region not in {str(r).replace(" ", "").lower() for r in regions if r}:
         # The service's answer for an asset of a registry without a replica in the workspace's
         # region (the message Azure ML gives: "The requested model <id> is not available in region X").
-        raise HttpResponseError(
-            message=f"(UserError) The requested model {reference} is not available in region {region}: "
+        raise user_http_error(
+            f"The requested model {reference} is not available in region {region}: "
             f"registry '{parsed['registry']}' replicates to {', '.join(sorted(regions))}. Add the region "
             "to the registry's replication_locations, or deploy in a workspace of one of those regions."
         )
@@ -83,17 +85,15 @@ def _registry_model(client: Any, reference: str, target: Any) -> Model:
             ErrorTarget.ASSET,
             ValidationErrorType.MISSING_FIELD,
         )
-    return RegistryModelOperations(scope).get(
-        parsed["name"], version=parsed["version"], label=parsed["label"]
-    )
+    return registry_models.get(parsed["name"], version=parsed["version"], label=parsed["label"])
 
 
-def model_files(client: Any, model: Model) -> Path:
+def model_files(files: ModelFiles, model: Model) -> Path:
     """Where a resolved model version's files are on this machine (workspace or registry)."""
     parsed = _REGISTRY_MODEL.match(str(model.id or ""))
     if parsed:
         return Path(str(model.path))
-    return Path(client.models._local_path(model.name, model.version))
+    return Path(files.local_path(model.name, model.version))
 
 
 def model_reference(model: Model) -> str:
@@ -124,24 +124,21 @@ def scoring_code(
         code, _, _ = orchestrator.code(configuration.code, deployment._base_path)
         script = configuration.scoring_script
         if check_script and not (Path(code) / script).is_file():
-            raise validation_error(
-                f"(UserError) The scoring script '{script}' is not in the code folder.", target
-            )
+            raise user_error(f"The scoring script '{script}' is not in the code folder.", target)
         if needs_environment and deployment.environment is None:
-            raise validation_error(
-                "(UserError) A deployment with a scoring script needs an environment.", target
-            )
+            raise user_error("A deployment with a scoring script needs an environment.", target)
         # The scoring script runs in the inference environment: its packages are what must be there.
         environment = orchestrator.environment(
             deployment.environment,
             str(inference_python()),
             "Add them to requirements-inference.txt and rebuild the inference environment "
-            "(.venv-inference, `make setup`), then deploy again.",
+            f"(.venv-inference, `make setup`; or the Python {INFERENCE_PYTHON_VARIABLE} names), then "
+            "deploy again.",
         )
         return str(code), script, environment
     if model_type != AssetTypes.MLFLOW_MODEL:
-        raise validation_error(
-            "(UserError) A deployment without code_configuration must deploy an mlflow_model; "
+        raise user_error(
+            "A deployment without code_configuration must deploy an mlflow_model; "
             "give a scoring script for other models.",
             target,
         )

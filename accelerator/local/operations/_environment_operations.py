@@ -17,7 +17,7 @@ from azure.ai.ml.constants._common import ANONYMOUS_ENV_NAME
 from azure.ai.ml.entities import Environment
 from azure.ai.ml.exceptions import ErrorTarget
 
-from accelerator.local._exceptions import LocalBackendUnsupportedError, conflict, validation_error
+from accelerator.local._exceptions import LocalBackendUnsupportedError, conflict, user_error, validation_error
 from accelerator.local._store import plain
 from accelerator.local._validation import check_name, to_rest
 from accelerator.local.operations._asset_operations import VersionedAssetOperations
@@ -130,7 +130,7 @@ def _check_conda(conda: Any) -> None:
                 problem = f"dependency {entry!r} is neither a package spec nor a 'pip' list"
                 break
     if problem:
-        raise validation_error(
-            f"(UserError) The environment's conda_file is not a conda environment specification: {problem}.",
+        raise user_error(
+            f"The environment's conda_file is not a conda environment specification: {problem}.",
             ErrorTarget.ENVIRONMENT,
         )

@@ -23,13 +23,20 @@ from fsspec.implementations.local import LocalFileSystem
 from accelerator._hashing import fingerprint
 from accelerator.local import _mlflow
 from accelerator.local._assets import copy_model_files
-from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
+from accelerator.local._exceptions import (
+    LocalBackendUnsupportedError,
+    not_found,
+    user_error,
+    validation_error,
+)
 from accelerator.local._execution._paths import local_output
 from accelerator.local._execution._records import JobRecords
 from accelerator.local._paging import paged
+from accelerator.local._scope import LocalScope
 from accelerator.local._storage import parse_datastore_uri
 from accelerator.local._store import file_name, relative
 from accelerator.local._system_data import identity, system_data
+from accelerator.local._uploads import DatastoreFiles, LocalUploads
 from accelerator.local._validation import check_name
 from accelerator.local.operations._base import LocalOperations
 
@@ -43,13 +50,63 @@ _ARTIFACTS = "artifacts"  # every job's default output: the files logged to its 
 _TYPES = (AssetTypes.MLFLOW_MODEL, AssetTypes.CUSTOM_MODEL)
 
 
+class ModelFiles:
+    """Where a workspace's registered model versions, and the artifacts its jobs logged to their
+    MLflow runs, are on this machine. Shared by ``ml_client.models`` (downloads, sharing), the
+    orchestrator (job inputs) and the deployment groups (what a deployment serves)."""
+
+    def __init__(self, scope: LocalScope) -> None:
+        self._scope = scope
+
+    def _tracking(self) -> Any:
+        return _mlflow.client(self._scope.require_workspace())
+
+    def local_path(self, name: str, version: str) -> str:
+        """Where a version's files are on this machine (for job inputs and downloads)."""
+        tracking = self._tracking()
+        found = _find(_versions(tracking, name), str(version))
+        if found is None:
+            raise not_found("Model", f"{name}:{version}", f"workspace '{self._scope.workspace_name}'")
+        uri = tracking.get_model_version_download_uri(name, found.version)
+        return str(uri).removeprefix("file://")
+
+    def run_artifacts(self, record: dict[str, Any], artifact: str, path: str) -> tuple[str, str | None, str]:
+        """``azureml://jobs/<job>/outputs/artifacts/paths/<path>``: what the job logged to its MLflow
+        run (the documented way to register the MLflow model a job saved and logged)."""
+        run_id = record.get("mlflow_run_id")
+        if not run_id:
+            raise user_error(f"Job {record['name']} has no run artifacts.", ErrorTarget.MODEL)
+        run = self._tracking().get_run(run_id)
+        root = Path(run.info.artifact_uri.removeprefix("file://"))
+        local = (root / artifact.strip("/")).resolve()
+        # The path names a file or folder of the run's artifacts, never one outside them.
+        if not local.is_relative_to(root.resolve()) or not local.exists():
+            raise user_error(
+                f"The output path '{path}' has no files: job {record['name']} logged no "
+                f"artifact '{artifact.strip('/')}'.",
+                ErrorTarget.MODEL,
+                ValidationErrorType.FILE_OR_FOLDER_NOT_FOUND,
+            )
+        return str(local), run_id, path
+
+
 class ModelOperations(LocalOperations):
     _sdk_class = sdk_operations.ModelOperations
     _group = "models"
 
-    def __init__(self, scope: Any, client: Any) -> None:
+    def __init__(
+        self,
+        scope: LocalScope,
+        client: Any,
+        files: ModelFiles,
+        datastores: DatastoreFiles,
+        uploads: LocalUploads,
+    ) -> None:
         super().__init__(scope)
-        self._client = client
+        self._client = client  # the LocalMLClient, for ml_client.jobs.get
+        self._files = files
+        self._datastores = datastores
+        self._uploads = uploads
 
     def _tracking(self) -> Any:
         return _mlflow.client(self._scope.require_workspace())
@@ -63,12 +120,12 @@ class ModelOperations(LocalOperations):
         if kind not in _TYPES:
             raise LocalBackendUnsupportedError(f"models of type '{kind}'", f"Use one of {', '.join(_TYPES)}.")
         if not model.path:
-            raise validation_error("(UserError) A model needs a path.", ErrorTarget.MODEL)
+            raise user_error("A model needs a path.", ErrorTarget.MODEL)
         check_name("asset", model.name, ErrorTarget.MODEL)
         source, run_id, shown = self._source(model)
         if kind == AssetTypes.MLFLOW_MODEL and not (Path(source) / "MLmodel").is_file():
-            raise validation_error(
-                f"(UserError) No MLmodel file was found in '{model.path}'. An mlflow_model must point to the "
+            raise user_error(
+                f"No MLmodel file was found in '{model.path}'. An mlflow_model must point to the "
                 "folder an MLflow model was saved to (with mlflow.<flavor>.save_model or log_model).",
                 ErrorTarget.MODEL,
                 ValidationErrorType.FILE_OR_FOLDER_NOT_FOUND,
@@ -81,7 +138,7 @@ class ModelOperations(LocalOperations):
             _mlflow.mlflow_dir(self._scope.require_workspace()) / file_name(model.name, ".lock", ".model-"),
             timeout=60,
         ):
-            existing = self._versions(tracking, model.name)
+            existing = _versions(tracking, model.name)
             if model.version is not None:
                 version = check_name("version", str(model.version), ErrorTarget.MODEL)
                 current = next((v for v in existing if _version(v) == version), None)
@@ -99,9 +156,7 @@ class ModelOperations(LocalOperations):
                 model.name, source=source, run_id=run_id, tags=tags, description=model.description
             )
             if model.version is None:
-                taken = [
-                    _version(v) for v in self._versions(tracking, model.name) if v.version != created.version
-                ]
+                taken = [_version(v) for v in _versions(tracking, model.name) if v.version != created.version]
                 numbers = [int(t) for t in taken if t.isdigit()]
                 # Azure ML's next version: one more than the largest integer version.
                 version = created.version if int(created.version) > max(numbers, default=0) else None
@@ -116,8 +171,8 @@ class ModelOperations(LocalOperations):
             "://" not in current.source and Path(current.source).resolve() == Path(source).resolve()
         )
         if not same:
-            raise validation_error(
-                f"(UserError) Model {model.name}:{current.version} already exists with another path, and a "
+            raise user_error(
+                f"Model {model.name}:{current.version} already exists with another path, and a "
                 "version's files cannot change. Register a new version.",
                 ErrorTarget.MODEL,
             )
@@ -140,27 +195,22 @@ class ModelOperations(LocalOperations):
             job = self._client.jobs.get(job_output["job"]).name
             record = records.get(job)
             if record["status"] != "Completed":
-                raise validation_error(
-                    f"(UserError) Job {job} is {record['status']}; "
-                    "register a model from a completed job's output.",
+                raise user_error(
+                    f"Job {job} is {record['status']}; register a model from a completed job's output.",
                     ErrorTarget.MODEL,
                 )
             spec = (record.get("outputs") or {}).get(job_output["output"])
             if job_output["output"] == _ARTIFACTS and not spec:
-                return self._run_artifacts(record, job_output["path"] or "", path)
+                return self._files.run_artifacts(record, job_output["path"] or "", path)
             if not spec or not spec.get("uri"):
-                raise validation_error(
-                    f"(UserError) Job {job} has no output '{job_output['output']}'.", ErrorTarget.MODEL
-                )
+                raise user_error(f"Job {job} has no output '{job_output['output']}'.", ErrorTarget.MODEL)
             fs, local = local_output(workspace_dir, spec)
             if inner:
                 local = f"{local}/{inner}"
             if not isinstance(fs, LocalFileSystem):
                 raise LocalBackendUnsupportedError("models registered from outputs in blob datastores")
             if not fs.exists(local):
-                raise validation_error(
-                    f"(UserError) The output path '{path}' has no files.", ErrorTarget.MODEL
-                )
+                raise user_error(f"The output path '{path}' has no files.", ErrorTarget.MODEL)
             return local, record.get("mlflow_run_id"), path
         if path.startswith("runs:/"):
             run_id, _, artifact = path.removeprefix("runs:/").partition("/")
@@ -169,18 +219,16 @@ class ModelOperations(LocalOperations):
             run = tracking.get_run(run_id)
             local = f"{run.info.artifact_uri.removeprefix('file://')}/{artifact}".rstrip("/")
             if not Path(local).exists():
-                raise validation_error(
-                    f"(UserError) Run {run_id} has no artifact '{artifact}'.", ErrorTarget.MODEL
-                )
+                raise user_error(f"Run {run_id} has no artifact '{artifact}'.", ErrorTarget.MODEL)
             return local, run_id, path
         datastore = parse_datastore_uri(path)
         if datastore is not None:
-            fs, root = self._client.datastores._filesystem(datastore.datastore)
+            fs, root = self._datastores.filesystem(datastore.datastore)
             local = f"{root}/{datastore.path}".rstrip("/")
             if not isinstance(fs, LocalFileSystem):
                 raise LocalBackendUnsupportedError("models registered from blob datastores")
             if not fs.exists(local):
-                raise validation_error(f"(UserError) No such file or directory: '{path}'.", ErrorTarget.MODEL)
+                raise user_error(f"No such file or directory: '{path}'.", ErrorTarget.MODEL)
             return local, None, self._scope.datastore_uri(datastore.datastore, datastore.path)
         if "://" in path and not path.startswith("file://"):
             raise LocalBackendUnsupportedError(
@@ -192,15 +240,15 @@ class ModelOperations(LocalOperations):
         if not local_path.is_absolute():
             local_path = Path(model.base_path or ".") / local_path
         if not local_path.exists():
-            raise validation_error(f"(UserError) No such file or directory: '{path}'.", ErrorTarget.MODEL)
+            raise user_error(f"No such file or directory: '{path}'.", ErrorTarget.MODEL)
         # Uploaded once per content into the default datastore, as the SDK uploads a local model.
         fs = LocalFileSystem()
-        uploaded = self._client.data._upload(
+        uploaded = self._uploads.upload(
             fs, local_path.resolve().as_posix(), fingerprint(local_path.resolve().as_posix(), fs)
         )
         parsed = parse_datastore_uri(uploaded)
         assert parsed is not None
-        store_fs, root = self._client.datastores._filesystem(parsed.datastore)
+        store_fs, root = self._datastores.filesystem(parsed.datastore)
         if not isinstance(store_fs, LocalFileSystem):
             raise LocalBackendUnsupportedError("models uploaded to a blob default datastore")
         return f"{root}/{parsed.path}", None, uploaded
@@ -232,27 +280,6 @@ class ModelOperations(LocalOperations):
         }
         return registry._publish(shared.name, shared.version, source, entity, source_id=shared.asset_id)
 
-    def _run_artifacts(self, record: dict[str, Any], artifact: str, path: str) -> tuple[str, str | None, str]:
-        """``azureml://jobs/<job>/outputs/artifacts/paths/<path>``: what the job logged to its MLflow
-        run (the documented way to register the MLflow model a job saved and logged)."""
-        run_id = record.get("mlflow_run_id")
-        if not run_id:
-            raise validation_error(
-                f"(UserError) Job {record['name']} has no run artifacts.", ErrorTarget.MODEL
-            )
-        run = self._tracking().get_run(run_id)
-        root = Path(run.info.artifact_uri.removeprefix("file://"))
-        local = (root / artifact.strip("/")).resolve()
-        # The path names a file or folder of the run's artifacts, never one outside them.
-        if not local.is_relative_to(root.resolve()) or not local.exists():
-            raise validation_error(
-                f"(UserError) The output path '{path}' has no files: job {record['name']} logged no "
-                f"artifact '{artifact.strip('/')}'.",
-                ErrorTarget.MODEL,
-                ValidationErrorType.FILE_OR_FOLDER_NOT_FOUND,
-            )
-        return str(local), run_id, path
-
     # -- read --------------------------------------------------------------------------------------
 
     def get(self, name: str, version: str | None = None, label: str | None = None) -> Model:
@@ -263,7 +290,7 @@ class ModelOperations(LocalOperations):
                 "Must provide either version or label.", ErrorTarget.MODEL, ValidationErrorType.MISSING_FIELD
             )
         tracking = self._tracking()
-        versions = self._versions(tracking, name)
+        versions = _versions(tracking, name)
         if label:
             if label != "latest":
                 raise validation_error(
@@ -274,7 +301,7 @@ class ModelOperations(LocalOperations):
             if not active:
                 raise not_found("Model", name, f"workspace '{self._scope.workspace_name}'")
             return self._entity(active[-1])
-        found = self._find(versions, str(version))
+        found = _find(versions, str(version))
         if found is None:
             raise not_found("Model", f"{name}:{version}", f"workspace '{self._scope.workspace_name}'")
         return self._entity(found)
@@ -289,10 +316,10 @@ class ModelOperations(LocalOperations):
             return view == "all" or (archived if view == "archivedonly" else not archived)
 
         if name:
-            return paged(self._entity(v) for v in self._versions(tracking, name) if shown(v))
+            return paged(self._entity(v) for v in _versions(tracking, name) if shown(v))
         latest = []
         for registered in _all_pages(tracking.search_registered_models):
-            versions = [v for v in self._versions(tracking, registered.name) if shown(v)]
+            versions = [v for v in _versions(tracking, registered.name) if shown(v)]
             if versions:
                 latest.append(versions[-1])
         return paged(self._entity(v) for v in latest)
@@ -315,9 +342,9 @@ class ModelOperations(LocalOperations):
             if (version or label)
             else list(self.list(name, list_view_type="All"))
         )
-        versions = self._versions(tracking, name)
+        versions = _versions(tracking, name)
         for model in targets:
-            found = self._find(versions, str(model.version))
+            found = _find(versions, str(model.version))
             tracking.set_model_version_tag(
                 name, found.version, _ARCHIVED_TAG, "true" if archived else "false"
             )
@@ -325,23 +352,7 @@ class ModelOperations(LocalOperations):
     # -- helpers -----------------------------------------------------------------------------------
 
     def _local_path(self, name: str, version: str) -> str:
-        """Where a version's files are on this machine (for job inputs and downloads)."""
-        tracking = self._tracking()
-        found = self._find(self._versions(tracking, name), str(version))
-        if found is None:
-            raise not_found("Model", f"{name}:{version}", f"workspace '{self._scope.workspace_name}'")
-        uri = tracking.get_model_version_download_uri(name, found.version)
-        return str(uri).removeprefix("file://")
-
-    @staticmethod
-    def _find(versions: list[Any], version: str) -> Any:
-        """The MLflow version holding Azure ML version ``version`` (the oldest, should two claim it)."""
-        return next((v for v in versions if _version(v) == version), None)
-
-    def _versions(self, tracking: Any, name: str) -> list[Any]:
-        check_name("asset", name, ErrorTarget.MODEL)
-        found = _all_pages(tracking.search_model_versions, filter_string=f"name='{name}'")
-        return sorted(found, key=lambda v: int(v.version))
+        return self._files.local_path(name, version)
 
     def _entity(self, version: Any) -> Model:
         tags = dict(version.tags or {})
@@ -386,6 +397,17 @@ def _mlflow_flavors(folder: Path) -> dict[str, dict[str, str]] | None:
         str(flavor): {str(k): str(v) for k, v in (settings or {}).items() if not isinstance(v, (dict, list))}
         for flavor, settings in flavors.items()
     }
+
+
+def _find(versions: list[Any], version: str) -> Any:
+    """The MLflow version holding Azure ML version ``version`` (the oldest, should two claim it)."""
+    return next((v for v in versions if _version(v) == version), None)
+
+
+def _versions(tracking: Any, name: str) -> list[Any]:
+    check_name("asset", name, ErrorTarget.MODEL)
+    found = _all_pages(tracking.search_model_versions, filter_string=f"name='{name}'")
+    return sorted(found, key=lambda v: int(v.version))
 
 
 def _all_pages(search: Any, **arguments: Any) -> list[Any]:

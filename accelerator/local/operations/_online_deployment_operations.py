@@ -26,21 +26,22 @@ from azure.ai.ml.exceptions import ErrorTarget
 from azure.core.exceptions import HttpResponseError
 from azure.core.polling import LROPoller
 
-from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
+from accelerator.local._exceptions import (
+    LocalBackendUnsupportedError,
+    not_found,
+    user_error,
+)
 from accelerator.local._local_endpoints import _collect, _deployments
+from accelerator.local._local_endpoints._records import OnlineEndpointRecords
 from accelerator.local._local_endpoints._server import InferenceServerError
 from accelerator.local._paging import paged
 from accelerator.local._poller import completed
+from accelerator.local._scope import LocalScope
 from accelerator.local._store import read_record, write_record
 from accelerator.local._validation import check_name
 from accelerator.local._vm_sizes import check_count, check_deployment_sku
 from accelerator.local.operations._base import LocalOperations
-from accelerator.local.operations._deployment_scoring import (
-    model_files,
-    model_reference,
-    registered_model,
-    scoring_code,
-)
+from accelerator.local.operations._deployment_scoring import model_reference, scoring_code
 from accelerator.local.operations._operation_orchestrator import LocalOrchestrator
 
 _MLFLOW_SCORER = Path(__file__).resolve().parents[1] / "_local_endpoints" / "mlflow_score.py"
@@ -50,14 +51,16 @@ class OnlineDeploymentOperations(LocalOperations):
     _sdk_class = sdk_operations.OnlineDeploymentOperations
     _group = "online_deployments"
 
-    def __init__(self, scope: Any, client: Any) -> None:
+    def __init__(
+        self, scope: LocalScope, endpoints: OnlineEndpointRecords, orchestrator: LocalOrchestrator
+    ) -> None:
         super().__init__(scope)
-        self._client = client
-        self._orchestrator = LocalOrchestrator(scope, client)
+        self._endpoints = endpoints  # shared with ml_client.online_endpoints
+        self._orchestrator = orchestrator
 
     def _endpoint_dir(self, endpoint_name: str) -> Path:
-        self._client.online_endpoints._record(endpoint_name)  # the SDK's not-found error first
-        return self._client.online_endpoints._folder(endpoint_name)
+        self._endpoints.get(endpoint_name)  # the SDK's not-found error first
+        return self._endpoints.folder(endpoint_name)
 
     def begin_create_or_update(
         self, deployment: OnlineDeployment, *, local: bool = False, **kwargs: Any
@@ -77,7 +80,7 @@ class OnlineDeploymentOperations(LocalOperations):
             done = self._put(deployment, folder)
         # After the deployment's lock is released: locks are always taken endpoint first, then
         # deployment (as begin_delete does), so two calls never wait on each other for ever.
-        self._client.online_endpoints._update(deployment.endpoint_name, _listing(deployment.name))
+        self._endpoints.update(deployment.endpoint_name, _listing(deployment.name))
         return done
 
     def _put(self, deployment: ManagedOnlineDeployment, folder: Path) -> LROPoller[OnlineDeployment]:
@@ -116,7 +119,7 @@ class OnlineDeploymentOperations(LocalOperations):
         try:
             collection = _collect.settings_of(deployment.data_collector)
         except ValueError as error:
-            raise validation_error(f"(UserError) {error}", ErrorTarget.ONLINE_DEPLOYMENT) from None
+            raise user_error(f"{error}", ErrorTarget.ONLINE_DEPLOYMENT) from None
         if collection and deployment.code_configuration is not None:
             model_data = sorted(set(collection["collections"]) & set(_collect.MODEL_DATA))
             if model_data:
@@ -173,8 +176,8 @@ class OnlineDeploymentOperations(LocalOperations):
     def _model(self, model: Any, folder: Path, deployment: str) -> tuple[str, Path, str]:
         """The registered model's files, copied under ``models/<deployment>/<copy>/<name>/<version>``:
         a fresh copy per update, so the server still running keeps its files until it stops."""
-        registered = registered_model(self._client, model, ErrorTarget.ONLINE_DEPLOYMENT)
-        source = model_files(self._client, registered)
+        registered = self._orchestrator.registered_model(model, ErrorTarget.ONLINE_DEPLOYMENT)
+        source = self._orchestrator.model_files(registered)
         root = folder / "models" / deployment / uuid.uuid4().hex[:12]
         target = root / registered.name / str(registered.version) / source.name
         # As on Azure, a folder model is AZUREML_MODEL_DIR/<folder>/..., a single-file one
@@ -218,7 +221,7 @@ class OnlineDeploymentOperations(LocalOperations):
         return deployment
 
     def list(self, endpoint_name: str, *, local: bool = False) -> Any:
-        names = self._client.online_endpoints._record(endpoint_name).get("deployments") or []
+        names = self._endpoints.get(endpoint_name).get("deployments") or []
         return paged(self.get(n, endpoint_name) for n in names)
 
     def get_logs(
@@ -232,15 +235,15 @@ class OnlineDeploymentOperations(LocalOperations):
     def begin_delete(self, name: str, endpoint_name: str, *, local: bool = False) -> LROPoller[None]:
         """Stop and remove a deployment; as on Azure, not while it has live or mirrored traffic."""
         self.get(name, endpoint_name)
-        with self._client.online_endpoints._lock(endpoint_name):
+        with self._endpoints.lock(endpoint_name):
             self._delete(name, endpoint_name)
         return completed(None)
 
     def _delete(self, name: str, endpoint_name: str) -> None:
-        endpoint = self._client.online_endpoints._record(endpoint_name)
+        endpoint = self._endpoints.get(endpoint_name)
         if (endpoint.get("traffic") or {}).get(name) or (endpoint.get("mirror_traffic") or {}).get(name):
-            raise validation_error(
-                f"(UserError) Deployment '{name}' still has traffic: set it to 0 before deleting it.",
+            raise user_error(
+                f"Deployment '{name}' still has traffic: set it to 0 before deleting it.",
                 ErrorTarget.ONLINE_DEPLOYMENT,
             )
         folder = self._endpoint_dir(endpoint_name)
@@ -252,7 +255,7 @@ class OnlineDeploymentOperations(LocalOperations):
         endpoint["mirror_traffic"] = {
             k: v for k, v in (endpoint.get("mirror_traffic") or {}).items() if k != name
         }
-        self._client.online_endpoints._write(endpoint)
+        self._endpoints.write(endpoint)
 
 
 def _listing(name: str) -> Any:

@@ -27,12 +27,20 @@ from azure.core.exceptions import HttpResponseError
 from azure.core.polling import LROPoller
 from filelock import FileLock
 
-from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
+from accelerator.local._exceptions import (
+    LocalBackendUnsupportedError,
+    not_found,
+    user_error,
+    validation_error,
+)
 from accelerator.local._local_endpoints import _deployments
+from accelerator.local._local_endpoints._records import ONLINE_REQUIRED as _REQUIRED
+from accelerator.local._local_endpoints._records import OnlineEndpointRecords
 from accelerator.local._local_endpoints._server import free_port
 from accelerator.local._paging import paged
 from accelerator.local._poller import completed
-from accelerator.local._store import join, read_all, read_record, record_lock, remove_tree, write_record
+from accelerator.local._scope import LocalScope
+from accelerator.local._store import read_all, read_record, remove_tree
 from accelerator.local.operations._base import LocalOperations
 
 _NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$")
@@ -42,33 +50,9 @@ class OnlineEndpointOperations(LocalOperations):
     _sdk_class = sdk_operations.OnlineEndpointOperations
     _group = "online_endpoints"
 
-    def _root(self) -> Path:
-        return self._scope.require_workspace() / "online_endpoints"
-
-    def _folder(self, name: str) -> Path:
-        return join(self._root(), name, kind="endpoint name", target=ErrorTarget.ONLINE_ENDPOINT)
-
-    def _record(self, name: str) -> dict[str, Any]:
-        path = self._folder(name) / "endpoint.yaml"
-        if not path.is_file():
-            raise not_found("Online endpoint", name, f"workspace '{self._scope.workspace_name}'")
-        return read_record(path, _REQUIRED)
-
-    def _lock(self, name: str) -> Any:
-        """Held around every read-modify-write of the endpoint's record (keys, traffic, deployments,
-        gateway), in this process and any other: a concurrent update never writes a stale copy back."""
-        return record_lock(self._folder(name) / ".endpoint.lock")
-
-    def _update(self, name: str, change: Any) -> dict[str, Any]:
-        """Apply ``change(record)`` to the endpoint's record under its lock; the record as written."""
-        with self._lock(name):
-            record = self._record(name)
-            change(record)
-            self._write(record)
-            return record
-
-    def _write(self, record: dict[str, Any]) -> None:
-        write_record(self._folder(record["name"]) / "endpoint.yaml", record)
+    def __init__(self, scope: LocalScope, records: OnlineEndpointRecords) -> None:
+        super().__init__(scope)
+        self._records = records  # shared with ml_client.online_deployments
 
     # -- create, update, read --------------------------------------------------------------------
 
@@ -78,8 +62,8 @@ class OnlineEndpointOperations(LocalOperations):
         if not isinstance(endpoint, ManagedOnlineEndpoint):
             raise LocalBackendUnsupportedError(f"{type(endpoint).__name__}s", "Use a ManagedOnlineEndpoint.")
         if not endpoint.name or not _NAME.match(endpoint.name):
-            raise validation_error(
-                f"(UserError) Invalid endpoint name '{endpoint.name}': 3 to 32 letters, digits and '-', "
+            raise user_error(
+                f"Invalid endpoint name '{endpoint.name}': 3 to 32 letters, digits and '-', "
                 "starting with a letter and not ending with '-'.",
                 ErrorTarget.ONLINE_ENDPOINT,
             )
@@ -90,10 +74,10 @@ class OnlineEndpointOperations(LocalOperations):
         traffic = _shares(endpoint.traffic, "traffic")
         mirror = _shares(endpoint.mirror_traffic, "mirror_traffic")
         endpoint._to_rest_online_endpoint(self._location())  # the SDK's own checks and serialisation
-        path = self._folder(endpoint.name) / "endpoint.yaml"
+        path = self._records.path(endpoint.name)
         if not path.is_file():  # checked before the lock makes its folder: a refusal leaves nothing
             _check_traffic(traffic, mirror, [])
-        with self._lock(endpoint.name):
+        with self._records.lock(endpoint.name):
             record = (
                 read_record(path, _REQUIRED)
                 if path.is_file()
@@ -112,13 +96,13 @@ class OnlineEndpointOperations(LocalOperations):
                 tags=dict(endpoint.tags or {}),
                 auth_mode="key",
             )
-            self._write(record)
+            self._records.write(record)
         return completed(self.get(endpoint.name))  # get starts the gateway
 
     def get(self, name: str, *, local: bool = False) -> ManagedOnlineEndpoint:
         # A gateway found dead is started again (on its port) before its URI is given out as live.
         port = self._ensure_gateway(name)
-        record = self._record(name)
+        record = self._records.get(name)
         endpoint = ManagedOnlineEndpoint(
             name=name,
             auth_mode="key",
@@ -135,14 +119,14 @@ class OnlineEndpointOperations(LocalOperations):
         return endpoint
 
     def list(self, *, local: bool = False) -> Any:
-        root = self._root()
+        root = self._records.root()
         paths = sorted(root.glob("*/endpoint.yaml")) if root.is_dir() else []
         found = read_all([p for p in paths if not p.parent.name.startswith(".")], _REQUIRED)
         return paged(self.get(record["name"]) for _, record in found)
 
     def get_keys(self, name: str) -> EndpointAuthKeys:
         self._ensure_gateway(name)  # keys are for a scoring URI that answers
-        keys = self._record(name)["keys"]
+        keys = self._records.get(name)["keys"]
         return EndpointAuthKeys(primary_key=keys["primary"], secondary_key=keys["secondary"])
 
     def begin_regenerate_keys(self, name: str, *, key_type: str = "primary") -> LROPoller[None]:
@@ -150,16 +134,18 @@ class OnlineEndpointOperations(LocalOperations):
             raise validation_error(
                 f"key_type must be 'primary' or 'secondary', not '{key_type}'.", ErrorTarget.ONLINE_ENDPOINT
             )
-        self._update(name, lambda record: record["keys"].__setitem__(key_type, secrets.token_urlsafe(32)))
+        self._records.update(
+            name, lambda record: record["keys"].__setitem__(key_type, secrets.token_urlsafe(32))
+        )
         return completed(None)
 
     def begin_delete(self, name: str | None = None, *, local: bool = False) -> LROPoller[None]:
         """Stop the endpoint's gateway and every deployment's server, then remove it."""
         if not name:
             raise validation_error("Give the name of the endpoint to delete.", ErrorTarget.ONLINE_ENDPOINT)
-        folder = self._folder(name)
-        with self._lock(name):
-            record = self._record(name)
+        folder = self._records.folder(name)
+        with self._records.lock(name):
+            record = self._records.get(name)
             for deployment in record.get("deployments") or []:
                 _deployments.stop(folder, deployment)
             _stop_gateway(record)
@@ -187,7 +173,7 @@ class OnlineEndpointOperations(LocalOperations):
                 "Give request_file: a JSON file with the request.", ErrorTarget.ONLINE_ENDPOINT
             )
         body = Path(request_file).read_bytes()
-        record = self._record(endpoint_name)
+        record = self._records.get(endpoint_name)
         if deployment_name and deployment_name not in (record.get("deployments") or []):
             raise not_found("Deployment", deployment_name, f"endpoint '{endpoint_name}'")
         if local:
@@ -217,7 +203,7 @@ class OnlineEndpointOperations(LocalOperations):
             if not deployments:
                 raise LocalEndpointNotFoundError(endpoint_name=record["name"])
             deployment_name = deployments[0]
-        server = _deployments.ensure_running(self._folder(record["name"]), deployment_name)
+        server = _deployments.ensure_running(self._records.folder(record["name"]), deployment_name)
         status, answer = server.score(body, {"azureml-model-deployment": deployment_name})
         if status >= 400:
             raise HttpResponseError(message=f"({status}) {answer.decode(errors='replace')}")
@@ -228,16 +214,16 @@ class OnlineEndpointOperations(LocalOperations):
     def _ensure_gateway(self, name: str) -> int:
         """The gateway's port, starting it (on its previous port when free) if it is not running.
         One caller at a time starts it (two notebooks finding it dead must not start two)."""
-        gateway = self._record(name).get("gateway") or {}
+        gateway = self._records.get(name).get("gateway") or {}
         if _alive(gateway) and _healthy(gateway["port"]):
             return int(gateway["port"])
-        folder = self._folder(name)
+        folder = self._records.folder(name)
         (folder / "logs").mkdir(parents=True, exist_ok=True)
         with FileLock(folder / "gateway.lock", timeout=120):
             return self._start_gateway(name, folder)
 
     def _start_gateway(self, name: str, folder: Path) -> int:
-        record = self._record(name)
+        record = self._records.get(name)
         gateway = record.get("gateway") or {}
         if _alive(gateway):
             # A busy machine can delay an answer: give a live gateway time before replacing it,
@@ -266,7 +252,7 @@ class OnlineEndpointOperations(LocalOperations):
             raise HttpResponseError(message=f"The gateway of endpoint {name} did not start; see its logs.")
         started = psutil.Process(process.pid).create_time()
         # Under the record's lock: a key rotation meanwhile is kept, not overwritten.
-        self._update(
+        self._records.update(
             name, lambda record: record.update(gateway={"pid": process.pid, "port": port, "started": started})
         )
         return port
@@ -276,9 +262,6 @@ class OnlineEndpointOperations(LocalOperations):
         return str(workspace.get("entity", {}).get("location") or "westeurope")
 
 
-_REQUIRED = ("name", "keys", "deployments")
-
-
 def _shares(given: Any, field: str) -> dict[str, int]:
     """Traffic percentages as the REST body carries them (integers); anything else is refused with
     the service's kind of error instead of a raw ``ValueError``."""
@@ -286,9 +269,8 @@ def _shares(given: Any, field: str) -> dict[str, int]:
     for name, value in (given or {}).items():
         text = str(value).strip()
         if isinstance(value, bool) or not (isinstance(value, int) or text.lstrip("-").isdigit()):
-            raise validation_error(
-                f"(UserError) {field} for deployment '{name}' must be a whole percentage 0-100, "
-                f"not {value!r}.",
+            raise user_error(
+                f"{field} for deployment '{name}' must be a whole percentage 0-100, not {value!r}.",
                 ErrorTarget.ONLINE_ENDPOINT,
             )
         shares[str(name)] = int(text)
@@ -300,23 +282,21 @@ def _check_traffic(traffic: dict[str, int], mirror: dict[str, int], deployments:
     mirrored traffic to at most one deployment, at most 50%, never one with live traffic."""
     for name, share in {**traffic, **mirror}.items():
         if name not in deployments:
-            raise validation_error(
-                f"(UserError) Traffic names deployment '{name}', which the endpoint does not have.",
+            raise user_error(
+                f"Traffic names deployment '{name}', which the endpoint does not have.",
                 ErrorTarget.ONLINE_ENDPOINT,
             )
         if not 0 <= share <= 100:
-            raise validation_error(f"(UserError) Traffic for '{name}' must be 0-100, not {share}.")
+            raise user_error(f"Traffic for '{name}' must be 0-100, not {share}.")
     total = sum(traffic.values())
     if total not in (0, 100):
-        raise validation_error(f"(UserError) The traffic must add up to 100; it adds up to {total}.")
+        raise user_error(f"The traffic must add up to 100; it adds up to {total}.")
     live_mirrors = {n: s for n, s in mirror.items() if s}
     if len(live_mirrors) > 1 or any(s > 50 for s in live_mirrors.values()):
-        raise validation_error("(UserError) Mirror traffic goes to one deployment, at most 50%.")
+        raise user_error("Mirror traffic goes to one deployment, at most 50%.")
     for name in live_mirrors:
         if traffic.get(name):
-            raise validation_error(
-                f"(UserError) Deployment '{name}' has live traffic; it cannot also be mirrored."
-            )
+            raise user_error(f"Deployment '{name}' has live traffic; it cannot also be mirrored.")
 
 
 def _alive(process: dict[str, Any]) -> bool:

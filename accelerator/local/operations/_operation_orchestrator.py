@@ -13,19 +13,26 @@ from pathlib import Path
 from typing import Any
 
 from azure.ai.ml.constants import AssetTypes
+from azure.ai.ml.entities import Model
 from azure.ai.ml.exceptions import ErrorTarget
 from fsspec.implementations.local import LocalFileSystem
 
 from accelerator._hashing import fingerprint
 from accelerator.local import _environment_packages as packages
 from accelerator.local._code import snapshot
-from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
+from accelerator.local._exceptions import (
+    LocalBackendUnsupportedError,
+    not_found,
+    user_error,
+    validation_error,
+)
 from accelerator.local._execution._paths import default_output_uri, expand_output_path
 from accelerator.local._execution._records import JobRecords
 from accelerator.local._scope import LocalScope
-from accelerator.local._storage import parse_datastore_uri
+from accelerator.local._storage import DEFAULT_DATASTORE, parse_datastore_uri
 from accelerator.local._store import relative
-from accelerator.local.operations._datastore_operations import DEFAULT_DATASTORE
+from accelerator.local._uploads import DatastoreFiles, LocalUploads
+from accelerator.local.operations._model_operations import ModelFiles
 
 _ARM_ASSET = re.compile(r"^/subscriptions/.+/(?P<kind>[a-z]+)/(?P<name>[^/]+)/versions/(?P<version>[^/]+)$")
 _CODE_ASSET = re.compile(
@@ -53,9 +60,25 @@ def parse_reference(reference: str) -> tuple[str, str | None, str | None]:
 
 
 class LocalOrchestrator:
-    def __init__(self, scope: LocalScope, client: Any) -> None:
+    """What the SDK's ``OperationOrchestrator`` is to its operation groups: given the operation
+    groups (``client``, as the SDK gives its orchestrator ``all_operations``; only their public
+    methods are called) and the collaborators for what no public method gives (a registered model's
+    files, uploads of local files). The client constructs one and hands it to the groups that
+    resolve references; one constructed without collaborators makes its own from ``scope``.
+    """
+
+    def __init__(
+        self,
+        scope: LocalScope,
+        client: Any,
+        *,
+        model_files: ModelFiles | None = None,
+        uploads: LocalUploads | None = None,
+    ) -> None:
         self._scope = scope
-        self._client = client  # the LocalMLClient, for the other operation groups
+        self._client = client  # the LocalMLClient, for the other operation groups' public methods
+        self._model_files = model_files or ModelFiles(scope)
+        self._uploads = uploads or LocalUploads(scope, DatastoreFiles(scope))
 
     @property
     def workspace_dir(self) -> Path:
@@ -141,8 +164,8 @@ class LocalOrchestrator:
             r"^azureml://registries/[^/]+/environments/([^/]+)/versions/([^/]+)/?$", environment
         )
         if parsed is None:
-            raise validation_error(
-                f"(UserError) '{environment}' is not a registry environment id: use "
+            raise user_error(
+                f"'{environment}' is not a registry environment id: use "
                 "azureml://registries/<registry>/environments/<name>/versions/<version>.",
                 ErrorTarget.ENVIRONMENT,
             )
@@ -185,7 +208,7 @@ class LocalOrchestrator:
             outputs = record.get("outputs") or {}
             if job_output["output"] == "artifacts" and "artifacts" not in outputs:
                 # The files the job logged to its MLflow run, read in place.
-                local, _, _ = self._client.models._run_artifacts(record, job_output["path"] or "", uri)
+                local, _, _ = self._model_files.run_artifacts(record, job_output["path"] or "", uri)
                 return {"local": local}, uri
             if job_output["output"] not in outputs or not outputs[job_output["output"]].get("uri"):
                 raise validation_error(
@@ -197,10 +220,8 @@ class LocalOrchestrator:
                 found = f"{found.rstrip('/')}/{inner}"
             return {"uri": found}, found
         if uri.startswith("azureml://registries/") and kind in MODEL_TYPES:
-            from accelerator.local.operations._deployment_scoring import model_files, registered_model
-
-            model = registered_model(self._client, uri, ErrorTarget.JOB)
-            return {"local": str(model_files(self._client, model))}, str(model.id)
+            model = self.registered_model(uri, ErrorTarget.JOB)
+            return {"local": str(self.model_files(model))}, str(model.id)
         datastore = parse_datastore_uri(uri)
         if datastore is not None:
             long = self._scope.datastore_uri(datastore.datastore, datastore.path)
@@ -213,7 +234,7 @@ class LocalOrchestrator:
             asset_name, version, label = parse_reference(uri)
             if kind in MODEL_TYPES or (arm and arm["kind"] == "models"):
                 model = self._client.models.get(asset_name, version=version, label=label)
-                return {"local": self._client.models._local_path(model.name, model.version)}, model.id
+                return {"local": self._model_files.local_path(model.name, model.version)}, model.id
             data = self._client.data.get(asset_name, version=version, label=label)
             return {"uri": data.path.rstrip("/")}, data.path
         if "://" in uri and not uri.startswith("file://"):
@@ -226,12 +247,22 @@ class LocalOrchestrator:
         if not path.is_absolute():
             path = Path(base_path or ".") / path
         if not path.exists():
-            raise validation_error(
-                f"(UserError) Input '{name}': no such file or directory: '{uri}'.", ErrorTarget.JOB
-            )
+            raise user_error(f"Input '{name}': no such file or directory: '{uri}'.", ErrorTarget.JOB)
         fs = LocalFileSystem()
-        uploaded = self._client.data._upload(fs, path.resolve().as_posix(), fingerprint(path.as_posix(), fs))
+        uploaded = self._uploads.upload(fs, path.resolve().as_posix(), fingerprint(path.as_posix(), fs))
         return {"uri": uploaded.rstrip("/")}, uploaded
+
+    def registered_model(self, model: Any, target: Any) -> Model:
+        """The registered model version a deployment or job input names (see _deployment_scoring)."""
+        from accelerator.local.operations._deployment_scoring import registered_model
+
+        return registered_model(self._client, self._scope, model, target)
+
+    def model_files(self, model: Model) -> Path:
+        """Where a resolved model version's files are on this machine (workspace or registry)."""
+        from accelerator.local.operations._deployment_scoring import model_files
+
+        return model_files(self._model_files, model)
 
     def output(
         self, rest: dict[str, Any], job: str, name: str, default_datastore: str | None = None

@@ -27,7 +27,13 @@ from azure.core.paging import ItemPaged
 
 from accelerator._hashing import fingerprint
 from accelerator.local._assets import VersionedRecords, copy_model_files
-from accelerator.local._exceptions import LocalBackendUnsupportedError, conflict, not_found, validation_error
+from accelerator.local._exceptions import (
+    LocalBackendUnsupportedError,
+    conflict,
+    not_found,
+    user_error,
+    validation_error,
+)
 from accelerator.local._paging import paged
 from accelerator.local._validation import check_name
 from accelerator.local.operations._base import LocalOperations
@@ -66,8 +72,8 @@ class RegistryModelOperations(LocalOperations):
         check_name("asset", model.name, ErrorTarget.MODEL)
         path = str(model.path or "")
         if not path or ("://" in path and not path.startswith("file://")):
-            raise validation_error(
-                "(UserError) A registry model needs a local path here; to publish a workspace's model, "
+            raise user_error(
+                "A registry model needs a local path here; to publish a workspace's model, "
                 "use models.share(...) on the workspace's client.",
                 ErrorTarget.MODEL,
             )
@@ -75,8 +81,8 @@ class RegistryModelOperations(LocalOperations):
         if not source.is_absolute():
             source = Path(model.base_path or ".") / source
         if not source.exists():
-            raise validation_error(
-                f"(UserError) No such file or directory: '{path}'.",
+            raise user_error(
+                f"No such file or directory: '{path}'.",
                 ErrorTarget.MODEL,
                 ValidationErrorType.FILE_OR_FOLDER_NOT_FOUND,
             )
@@ -88,8 +94,8 @@ class RegistryModelOperations(LocalOperations):
     ) -> Model:
         """Copy the files, then write the record (last: a crash in between leaves no version)."""
         if entity["type"] == AssetTypes.MLFLOW_MODEL and not (source / "MLmodel").is_file():
-            raise validation_error(
-                f"(UserError) No MLmodel file was found in '{source.name}': an mlflow_model must point "
+            raise user_error(
+                f"No MLmodel file was found in '{source.name}': an mlflow_model must point "
                 "to the folder an MLflow model was saved to.",
                 ErrorTarget.MODEL,
                 ValidationErrorType.FILE_OR_FOLDER_NOT_FOUND,
@@ -172,8 +178,8 @@ class RegistryModelOperations(LocalOperations):
         copy_model_files(Path(self._local_path(name, version)), Path(download_path) / name)
 
     def share(self, *args: Any, **kwargs: Any) -> Model:
-        raise validation_error(
-            "(UserError) share() copies a workspace's model into a registry: call it on a workspace client.",
+        raise user_error(
+            "share() copies a workspace's model into a registry: call it on a workspace client.",
             ErrorTarget.MODEL,
         )
 

@@ -52,7 +52,7 @@ class RegistryOperations(LocalOperations):
                 "Registry",
                 name,
                 "the local backend",
-                "Create it first: run notebooks/05_create_workspaces.ipynb.",
+                f"Create it first: ml_client.registries.begin_create(Registry(name='{name}', location=...)).",
             )
         record = read_record(path)
         registry = load_registry(io.StringIO(yaml.safe_dump(record["entity"])))

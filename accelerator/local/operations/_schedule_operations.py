@@ -13,6 +13,7 @@ An enabled schedule is fired on time by the store's scheduler (``_scheduling._sc
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from azure.ai.ml import operations as sdk_operations
@@ -22,10 +23,15 @@ from azure.ai.ml.entities import JobSchedule, MonitorSchedule, PipelineJob, Sche
 from azure.ai.ml.entities._builders import BaseNode, Command
 from azure.ai.ml.entities._schedule.schedule import ScheduleTriggerResult
 from azure.ai.ml.exceptions import ErrorTarget
-from azure.core.exceptions import HttpResponseError
 from azure.core.polling import LROPoller
 
-from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
+from accelerator.local._exceptions import (
+    LocalBackendUnsupportedError,
+    not_found,
+    user_error,
+    user_http_error,
+)
+from accelerator.local._execution._records import JobRecords
 from accelerator.local._paging import paged
 from accelerator.local._poller import completed
 from accelerator.local._scheduling import _scheduler
@@ -45,9 +51,18 @@ class ScheduleOperations(LocalOperations):
     _sdk_class = sdk_operations.ScheduleOperations
     _group = "schedules"
 
-    def __init__(self, scope: LocalScope, client: Any) -> None:
+    def __init__(
+        self,
+        scope: LocalScope,
+        client: Any,
+        *,
+        resolve_component: Callable[[Any], dict[str, Any]],
+        job_records: Callable[[], JobRecords],
+    ) -> None:
         super().__init__(scope)
-        self._client = client
+        self._client = client  # what a fire and a monitor run use: the groups' public methods
+        self._resolve_component = resolve_component  # a pipeline step's component, as jobs resolve it
+        self._job_records = job_records  # the workspace's job records (a schedule's job names)
 
     @property
     def _records(self) -> ScheduleRecords:
@@ -63,7 +78,7 @@ class ScheduleOperations(LocalOperations):
             )
         check_schedule_name(schedule.name)
         if schedule.trigger is None:
-            raise validation_error("(UserError) A schedule needs a trigger.", ErrorTarget.SCHEDULE)
+            raise user_error("A schedule needs a trigger.", ErrorTarget.SCHEDULE)
         if isinstance(schedule, JobSchedule):
             rest = self._job_schedule_rest(schedule)
             kind = "job"
@@ -78,8 +93,8 @@ class ScheduleOperations(LocalOperations):
         with records.lock(schedule.name):
             previous = records.get(schedule.name) if records.exists(schedule.name) else None
             if previous is not None and previous["kind"] != kind:
-                raise HttpResponseError(
-                    message=f"(UserError) Schedule '{schedule.name}' exists with another action type; "
+                raise user_http_error(
+                    f"Schedule '{schedule.name}' exists with another action type; "
                     "a schedule's action type cannot change."
                 )
             created = previous["created"] if previous else now.isoformat()
@@ -126,8 +141,8 @@ class ScheduleOperations(LocalOperations):
             )
         if not isinstance(job, PipelineJob):
             # As the service: a schedule's job is a pipeline job (command jobs are a private preview).
-            raise validation_error(
-                f"(UserError) Unsupported job type '{type(job).__name__}' in schedule {schedule.name}: "
+            raise user_error(
+                f"Unsupported job type '{type(job).__name__}' in schedule {schedule.name}: "
                 "a JobSchedule runs a PipelineJob.",
                 ErrorTarget.SCHEDULE,
             )
@@ -141,7 +156,7 @@ class ScheduleOperations(LocalOperations):
                 if not isinstance(node, Command):
                     raise LocalBackendUnsupportedError(f"{type(node).__name__} steps in scheduled pipelines")
                 originals[step] = node._component
-                node._component = self._client.components._resolve(node.component)["id"]
+                node._component = self._resolve_component(node.component)["id"]
             return schedule._to_rest_object()
         finally:
             for step, component in originals.items():
@@ -200,8 +215,8 @@ class ScheduleOperations(LocalOperations):
     ) -> Any:
         view = str(getattr(list_view_type, "value", list_view_type)).lower().replace("_", "")
         if view not in ("enabledonly", "disabledonly", "all"):
-            raise validation_error(
-                f"(UserError) Invalid list_view_type '{list_view_type}': use ScheduleListViewType.",
+            raise user_error(
+                f"Invalid list_view_type '{list_view_type}': use ScheduleListViewType.",
                 ErrorTarget.SCHEDULE,
             )
         found = []
@@ -243,8 +258,8 @@ class ScheduleOperations(LocalOperations):
         with records.lock(name):
             record = records.get(name)
             if record.get("is_enabled"):
-                raise HttpResponseError(
-                    message=f"(UserError) Schedule '{name}' is enabled and cannot be deleted. "
+                raise user_http_error(
+                    f"Schedule '{name}' is enabled and cannot be deleted. "
                     f"Disable it first: ml_client.schedules.begin_disable('{name}')."
                 )
             records.delete(name)
@@ -259,9 +274,9 @@ class ScheduleOperations(LocalOperations):
         moment = parse_time(schedule_time, tz, "schedule_time") if schedule_time is not None else _now()
         assert moment is not None
         moment = moment.replace(microsecond=0)
-        if self._client.jobs._records.exists(job_name(name, moment)):
-            raise HttpResponseError(
-                message=f"(UserError) Schedule '{name}' was already triggered for {moment.isoformat()}: "
+        if self._job_records().exists(job_name(name, moment)):
+            raise user_http_error(
+                f"Schedule '{name}' was already triggered for {moment.isoformat()}: "
                 f"job {job_name(name, moment)} exists."
             )
         job = fire(self._client, record, schedule, moment)

@@ -119,7 +119,7 @@ class WorkspaceOperations(LocalOperations):
                 "Workspace",
                 name,
                 f"resource group '{resource_group}' of the local backend",
-                "Create it first: run notebooks/05_create_workspaces.ipynb.",
+                f"Create it first: ml_client.workspaces.begin_create(Workspace(name='{name}')).",
             )
         record = read_record(path, _REQUIRED)
         workspace = load_workspace(io.StringIO(yaml.safe_dump(record["entity"])))
