@@ -25,6 +25,7 @@ from azure.ai.ml.entities import (
 from azure.ai.ml.entities._builders import BaseNode
 
 from accelerator._home import default_home
+from accelerator.local._compile import JobCompiler
 from accelerator.local._exceptions import LocalBackendUnsupportedError
 from accelerator.local._execution._records import JobRecords
 from accelerator.local._fsspec import register as register_fsspec
@@ -122,7 +123,8 @@ class LocalMLClient:
         # own all_operations.
         orchestrator = LocalOrchestrator(scope, self, model_files=model_files, uploads=uploads)
         self.components = ComponentOperations(scope, orchestrator)
-        self.jobs = JobOperations(scope, self)
+        # Jobs compile with the same orchestrator and the components' resolver.
+        self.jobs = JobOperations(scope, JobCompiler(orchestrator, self.components._resolve))
         self.online_endpoints = OnlineEndpointOperations(scope, online_endpoint_records)
         self.online_deployments = OnlineDeploymentOperations(scope, online_endpoint_records, orchestrator)
         self.batch_endpoints = BatchEndpointOperations(scope, batch_endpoint_records, self.jobs)

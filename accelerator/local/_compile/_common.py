@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, cast
 from azure.ai.ml.entities import Job
 from azure.ai.ml.exceptions import ErrorTarget
 
-from accelerator.local._exceptions import validation_error
+from accelerator.local._exceptions import user_error, validation_error
 from accelerator.local._execution._binding import placeholders
 from accelerator.local._execution._spec import InputSpec, OutputSpec
 
@@ -80,8 +80,8 @@ def check_timeout(timeout: Any) -> None:
     if timeout is None:
         return
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise validation_error(
-            f"(UserError) The job's timeout must be a positive whole number of seconds, not {timeout!r}.",
+        raise user_error(
+            f"The job's timeout must be a positive whole number of seconds, not {timeout!r}.",
             ErrorTarget.JOB,
         )
 

@@ -23,7 +23,12 @@ from azure.core.polling import LROPoller
 from accelerator.local import _mlflow, _names
 from accelerator.local._compile import JobCompiler
 from accelerator.local._compile._entity import job_entity
-from accelerator.local._exceptions import LocalBackendUnsupportedError, not_found, validation_error
+from accelerator.local._exceptions import (
+    LocalBackendUnsupportedError,
+    not_found,
+    user_error,
+    validation_error,
+)
 from accelerator.local._execution import _process
 from accelerator.local._execution._control import reconcile, stop_child
 from accelerator.local._execution._paths import local_output
@@ -36,7 +41,6 @@ from accelerator.local._scope import LocalScope
 from accelerator.local._system_data import identity
 from accelerator.local._validation import check_name
 from accelerator.local.operations._base import LocalOperations
-from accelerator.local.operations._operation_orchestrator import LocalOrchestrator
 
 _POLL_SECONDS = 0.2
 
@@ -45,10 +49,9 @@ class JobOperations(LocalOperations):
     _sdk_class = sdk_operations.JobOperations
     _group = "jobs"
 
-    def __init__(self, scope: LocalScope, client: Any) -> None:
+    def __init__(self, scope: LocalScope, compiler: JobCompiler) -> None:
         super().__init__(scope)
-        # The compiler gets what it resolves a job with: the orchestrator and the components.
-        self._compiler = JobCompiler(LocalOrchestrator(scope, client), client.components._resolve)
+        self._compiler = compiler  # SDK entity -> the record the runner executes
 
     @property
     def _records(self) -> JobRecords:
@@ -86,8 +89,8 @@ class JobOperations(LocalOperations):
         if job.name is not None:
             check_name("job", job.name, ErrorTarget.JOB)  # before its name becomes a folder
         if job.name and self._records.exists(job.name):
-            raise validation_error(
-                f"(UserError) A job named '{job.name}' already exists in this workspace; names are unique.",
+            raise user_error(
+                f"A job named '{job.name}' already exists in this workspace; names are unique.",
                 ErrorTarget.JOB,
             )
         if not skip_validation and isinstance(job, PathAwareSchemaValidatableMixin):
