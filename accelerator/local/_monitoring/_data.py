@@ -232,13 +232,17 @@ def _component(ml_client: Any, reference: str) -> Any:
     return component
 
 
-def preprocessed(
-    ml_client: Any, reference: str, path: str, span: tuple[dt.datetime, dt.datetime] | None
-) -> pd.DataFrame:
-    """The rows the pre-processing component keeps of ``path`` in the window ``span``."""
-    import tempfile
-    from pathlib import Path
+class Pending:
+    """A pre-processing job submitted ahead of the signal that reads it."""
 
+    def __init__(self, job_name: str) -> None:
+        self.job_name = job_name
+
+
+def submit_preprocessing(
+    ml_client: Any, reference: str, path: str, span: tuple[dt.datetime, dt.datetime] | None
+) -> Pending:
+    """Submit the pre-processing component's job for ``path`` in the window ``span``."""
     from azure.ai.ml import Input, Output
 
     if span is None:
@@ -258,18 +262,34 @@ def preprocessed(
     standalone = node._to_job()
     standalone.outputs = {PREPROCESS_OUTPUT: Output(type="mltable")}
     job = ml_client.jobs.create_or_update(standalone, experiment_name="model-monitoring-preprocessing")
+    return Pending(job.name)
+
+
+def preprocessed_rows(ml_client: Any, pending: Pending) -> pd.DataFrame:
+    """The rows a submitted pre-processing job kept, once it has ended."""
+    import tempfile
+    from pathlib import Path
+
+    name = pending.job_name
     try:
         # Waited for, not shown: a monitor run prints nothing where it is triggered, as on Azure.
         with contextlib.redirect_stdout(io.StringIO()):
-            ml_client.jobs.stream(job.name)
+            ml_client.jobs.stream(name)
     except Exception as error:  # the job's own failure, reported as the signal's
-        raise MonitoringComputationError(f"The pre-processing job {job.name} failed: {error}") from None
+        raise MonitoringComputationError(f"The pre-processing job {name} failed: {error}") from None
     with tempfile.TemporaryDirectory(prefix="monitor-preprocessed-") as folder:
-        ml_client.jobs.download(job.name, download_path=folder, output_name=PREPROCESS_OUTPUT)
+        ml_client.jobs.download(name, download_path=folder, output_name=PREPROCESS_OUTPUT)
         table = Path(folder) / "named-outputs" / PREPROCESS_OUTPUT
         if not (table / "MLTable").is_file():
             raise MonitoringComputationError(
-                f"The pre-processing job {job.name} wrote no MLTable to {PREPROCESS_OUTPUT}."
+                f"The pre-processing job {name} wrote no MLTable to {PREPROCESS_OUTPUT}."
             )
         fs, root = fsspec.core.url_to_fs(str(table))
         return _mltable(fs, root)
+
+
+def preprocessed(
+    ml_client: Any, reference: str, path: str, span: tuple[dt.datetime, dt.datetime] | None
+) -> pd.DataFrame:
+    """The rows the pre-processing component keeps of ``path`` in the window ``span``."""
+    return preprocessed_rows(ml_client, submit_preprocessing(ml_client, reference, path, span))

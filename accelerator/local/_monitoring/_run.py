@@ -333,6 +333,7 @@ def submit_monitor_run(
     # Compute first, write after: bad input leaves no job behind.
     outcomes: dict[str, tuple[list[MetricRow] | None, str | None]] = {}
     cache: dict[Any, Any] = {}
+    _signals.prefetch(ml_client, definition.monitoring_signals.values(), trigger_time, cache)
     for name, signal in definition.monitoring_signals.items():
         try:
             outcomes[name] = (_signals.compute(ml_client, signal, trigger_time, cache), None)

@@ -7,6 +7,7 @@ numerical features, Jensen-Shannon distance 0.1 for categorical ones, data quali
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 
@@ -130,8 +131,35 @@ def _overrides(signal: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in (getattr(signal, "feature_type_override", None) or {}).items()}
 
 
+def _cache_key(data: Any, trigger_time: dt.datetime, performance: bool) -> tuple[tuple[Any, ...], str | None]:
+    """What one read of ``data`` is cached under, and its pre-processing component if it has one."""
+    span = _data.window(data.data_window, trigger_time)
+    component = getattr(data, "pre_processing_component", None)
+    if component:
+        # The team's own data carries its correlation id: one pre-processing job per input and
+        # window serves every signal of the run.
+        return (str(data.input_data.path), span, str(component)), str(component)
+    return (str(data.input_data.path), span, performance), None
+
+
+def prefetch(ml_client: Any, signals: Any, trigger_time: dt.datetime, cache: dict[Any, Any]) -> None:
+    """Submit every pre-processing job the run's signals will read, before the first is waited
+    for: they run side by side, as the service's per-signal sub-pipelines do. A submission that
+    fails is left to the signal that reads it, which then fails with the error in its own child."""
+    for signal in signals:
+        inputs = (getattr(signal, "production_data", None), getattr(signal, "reference_data", None))
+        if not isinstance(signal, SUPPORTED) or any(data is None for data in inputs):
+            continue
+        performance = isinstance(signal, ModelPerformanceSignal)
+        for data in inputs:
+            with contextlib.suppress(Exception):  # a bad window or input: the signal's own error
+                key, component = _cache_key(data, trigger_time, performance)
+                if component and key not in cache:
+                    cache[key] = _data.submit_preprocessing(ml_client, component, key[0], key[1])
+
+
 def compute(
-    ml_client: Any, signal: Any, trigger_time: dt.datetime, cache: dict[Any, pd.DataFrame] | None = None
+    ml_client: Any, signal: Any, trigger_time: dt.datetime, cache: dict[Any, Any] | None = None
 ) -> list[MetricRow]:
     """The metric rows of one signal at ``trigger_time``."""
     if not isinstance(signal, SUPPORTED):
@@ -149,16 +177,13 @@ def compute(
 
     def read(data: Any) -> pd.DataFrame:
         # Signals of one run reading the same data in the same window read it once.
-        span = _data.window(data.data_window, trigger_time)
-        component = getattr(data, "pre_processing_component", None)
+        key, component = _cache_key(data, trigger_time, performance)
         if component:
-            # The team's own data carries its correlation id: one pre-processing job per input and
-            # window serves every signal of the run.
-            key = (str(data.input_data.path), span, str(component))
             if key not in cache:
-                cache[key] = _data.preprocessed(ml_client, str(component), key[0], span)
+                cache[key] = _data.preprocessed(ml_client, component, key[0], key[1])
+            elif isinstance(cache[key], _data.Pending):  # submitted by prefetch: wait for it
+                cache[key] = _data.preprocessed_rows(ml_client, cache[key])
             return cache[key]
-        key = (str(data.input_data.path), span, performance)
         if key not in cache:
             cache[key] = _data.read_input(ml_client, key[0], key[1], correlation_ids=performance)
         return cache[key]
