@@ -36,7 +36,9 @@ def pytest_configure(config) -> None:
 
 def pytest_sessionfinish(session, exitstatus) -> None:
     if _STORE and _KEEP and exitstatus == 0:
-        ran = list(dict.fromkeys(Path(str(item.fspath)).stem for item in session.items))
+        # The notebooks only: nbval's session also collects the workload's pytest files under notebooks/.
+        paths = [Path(str(item.fspath)) for item in session.items]
+        ran = list(dict.fromkeys(path.stem for path in paths if path.suffix == ".ipynb"))
         Path(_STORE, NBVAL_MARKER).write_text("\n".join(ran) + "\n")
 
 
