@@ -12,15 +12,9 @@ import struct
 import sys
 import time
 
-# Signals a stop sends, forwarded to the child. Blocked from the request until the handlers are in
-# place: a SIGTERM between the server's fork and those handlers would kill the shim and orphan the
-# child (a cancelled sweep's trial kept running); blocked, it waits and is then forwarded.
-FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
-
 
 def cold():
     real = os.environ.get("ACCELERATOR_REAL_PYTHON") or "/usr/bin/python3"
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)  # exec keeps the mask: the real one gets none
     os.execv(real, [real, *sys.argv[1:]])
 
 
@@ -49,7 +43,6 @@ def main():
         cold()
     connection = connect("\0" + path[1:] if path.startswith("@") else path)
     body = json.dumps({"argv": sys.argv[1:], "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
-    signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
     fds = array.array("i", [0, 1, 2])
     header = struct.pack("!I", len(body))
     first = header + body[: 1 << 16]
@@ -69,9 +62,15 @@ def main():
         with contextlib.suppress(ProcessLookupError):
             os.kill(child, signum)
 
-    for signum in FORWARDED:
+    for signum in (
+        signal.SIGTERM,
+        signal.SIGINT,
+        signal.SIGHUP,
+        signal.SIGQUIT,
+        signal.SIGUSR1,
+        signal.SIGUSR2,
+    ):
         signal.signal(signum, forward)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)  # one that came meanwhile is forwarded now
     line = reader.readline()
     if not line:  # the server died: the child went with it (same process group) or is orphaned
         with contextlib.suppress(ProcessLookupError):
