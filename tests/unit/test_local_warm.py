@@ -116,6 +116,7 @@ def test_signals_are_as_a_fresh_interpreter_has_them(server: WarmServer, workdir
         'print("warm" if os.environ.get("WARM_SERVER") == str(os.getppid()) else "cold")\n'
         "print([s.getsignal(n) for n in (s.SIGPIPE, s.SIGXFSZ, s.SIGTERM, s.SIGHUP, s.SIGCHLD)])\n"
         "print(s.getsignal(s.SIGINT) is s.default_int_handler)\n"
+        "print(s.pthread_sigmask(s.SIG_BLOCK, []))\n"  # nothing blocked: a stop signal is never held back
     )
     line = "python signals.py"
     warm = _run(server, workdir, line).stdout.splitlines()

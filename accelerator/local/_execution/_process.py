@@ -21,10 +21,20 @@ import psutil
 _children: list[subprocess.Popen[bytes]] = []
 
 
-def spawn_runner(workspace_dir: Path, name: str, log: Path) -> tuple[int, float]:
-    """Start ``python -m accelerator.local._execution._runner`` for job ``name``; (pid, start time)."""
+def spawn_runner(workspace_dir: Path, name: str, log: Path, home: Path | None = None) -> tuple[int, float]:
+    """Start ``python -m accelerator.local._execution._runner`` for job ``name``; (pid, start time).
+
+    With warm job processes, the store's (``home``) daemon forks it (see _warm.py); else, or when
+    the daemon cannot be reached, it starts as a new interpreter."""
+    from accelerator.local._execution import _warm
+
     _reap()
     log.parent.mkdir(parents=True, exist_ok=True)
+    pid = _warm.spawn_runner(home, [str(workspace_dir), name], log) if home is not None else None
+    if pid is not None:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            return pid, psutil.Process(pid).create_time()
+        return pid, time.time()  # ended already: taken for gone at once, as it is
     with open(log, "ab") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "accelerator.local._execution._runner", str(workspace_dir), name],
@@ -36,6 +46,11 @@ def spawn_runner(workspace_dir: Path, name: str, log: Path) -> tuple[int, float]
         )
     _children.append(process)
     return process.pid, psutil.Process(process.pid).create_time()
+
+
+def track(process: subprocess.Popen[bytes]) -> None:
+    """A process of this one's to reap as the runners are (the store's warm daemon)."""
+    _children.append(process)
 
 
 def _reap() -> None:

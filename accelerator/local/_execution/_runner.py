@@ -23,7 +23,7 @@ from typing import Any, cast
 import psutil
 
 from accelerator.local import _mlflow
-from accelerator.local._execution import _pipeline, _sweep
+from accelerator.local._execution import _pipeline, _sweep, _warm
 from accelerator.local._execution._binding import render
 from accelerator.local._execution._paths import (
     PRIMITIVE_TYPES,
@@ -35,7 +35,7 @@ from accelerator.local._execution._paths import (
 from accelerator.local._execution._records import JobRecords, now
 from accelerator.local._execution._spec import CommandJobRecord, JobRecord, Launched, Published
 from accelerator.local._execution._tracking import InProcessTracking, RemoteTracking
-from accelerator.local._execution._warm import WarmServer
+from accelerator.local._execution._warm import Attached, WarmServer
 from accelerator.local._execution._warm import enabled as warm_enabled
 
 _GUARD = Path(__file__).with_name("_guard.py")
@@ -46,7 +46,7 @@ class Runner:
         self.workspace_dir = workspace_dir
         self.records = JobRecords(workspace_dir)
         self._tracking: InProcessTracking | RemoteTracking | None = None
-        self.warm: WarmServer | None = None
+        self.warm: WarmServer | Attached | None = None
         # Cancellation is the runner's: set by SIGTERM (main), read by the pipeline and sweep loops.
         self._cancelled = False
         self._guarded: list[subprocess.Popen[bytes]] = []  # the guards of the commands running now
@@ -66,8 +66,11 @@ class Runner:
         return self._cancelled
 
     def start_warm_server(self, name: str) -> None:
-        """Start the job's warm server (see _warm.py) unless turned off."""
-        if warm_enabled():
+        """The store's daemon when it forked this runner, else a warm server of the job's own
+        (see _warm.py), unless turned off."""
+        if _warm.attached is not None:
+            self.warm = _warm.attached
+        elif warm_enabled():
             self.warm = WarmServer(self.records.folder(name))
             self.warm.start()
 

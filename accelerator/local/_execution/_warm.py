@@ -13,6 +13,13 @@ Whatever the server cannot run as ``python`` would (an option it does not know, 
 interpreter, a server that is not there) falls back to exec'ing the real interpreter: the cold path.
 ``ACCELERATOR_WARM_PROCESSES=0`` turns the warm path off.
 
+One server, the store's *warm daemon*, serves every job of a store (``spawn_runner``): it forks the
+runners themselves too, so a job pays neither the runner's imports nor MLflow's, and its steps are
+forked from the same server. It lives in a session of its own, stops after
+``ACCELERATOR_WARM_IDLE_SECONDS`` (5) without a runner or a step, and is known by an address made of
+the store's folder, the interpreter and the accelerator's code (so edited code gets a new daemon).
+A runner started cold (the daemon could not be reached) keeps a server of its own, as before.
+
 What a forked child shares with the server is only what it inherited at fork time, copy on write:
 imported modules. State that differs between two real processes is renewed in the child: the
 random generators (``random`` reseeds itself after fork; numpy's global generator is reseeded here)
@@ -25,6 +32,7 @@ from __future__ import annotations
 
 import array
 import contextlib
+import hashlib
 import importlib
 import io
 import json
@@ -44,6 +52,8 @@ SETTING = "ACCELERATOR_WARM_PROCESSES"
 SOCKET_VARIABLE = "ACCELERATOR_WARM_SOCKET"
 REAL_PYTHON_VARIABLE = "ACCELERATOR_REAL_PYTHON"
 PID_VARIABLE = "ACCELERATOR_WARM_PID"
+IDLE_VARIABLE = "ACCELERATOR_WARM_IDLE_SECONDS"
+RUNNER_MODULE = "accelerator.local._execution._runner"
 # What the runner's tracking and the book's job scripts import, in the order they are needed: the
 # server answers once MLflow is in (the runner's tracking needs it first), and imports the rest
 # between requests. A module that is not installed is skipped.
@@ -54,6 +64,9 @@ PRELOAD_FIRST = (
     "mlflow.store.model_registry.sqlalchemy_store",
     "accelerator.local._mlflow",
     "accelerator.local._execution._tracking",
+    RUNNER_MODULE,
+    "alembic.runtime.migration",
+    "mlflow.store.db.utils",
 )
 PRELOAD_IDLE = (
     "numpy",
@@ -76,6 +89,16 @@ _HEADER = struct.Struct("!I")
 _ARGV_ROOM = 4096
 # The server's own descriptors (listener, wake-up pipe), closed in every child it forks.
 _server_fds: list[int] = []
+# In the daemon: the runners it forked and has not reaped yet.
+_runners: set[int] = set()
+# In the daemon: its address and shim folder, which the runners it forks hand on to their steps.
+_daemon: dict[str, str] = {}
+# In a runner the daemon forked: the daemon, standing in for the runner's own server.
+attached: Attached | None = None
+# Blocked across each fork: the server ignores SIGTERM, and a child must not inherit that while it
+# sets itself up (a job cancelled at that moment would see its SIGTERM discarded and its script run
+# on). Blocked, the signal stays pending and reaches the child once its own handlers are in place.
+_STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT})
 
 
 def enabled() -> bool:
@@ -93,14 +116,7 @@ class WarmServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.bin.mkdir(parents=True, exist_ok=True)
-        # The shim runs isolated (-I: no site, no PYTHON* variables, no script folder on sys.path)
-        # and imports only the standard library's few modules it needs: it starts in milliseconds.
-        shim = f"#!{sys.executable} -IS\n" + _SHIM.read_text()
-        for name in ("python", "python3"):
-            path = self.bin / name
-            path.write_text(shim)
-            path.chmod(0o755)
+        _write_shims(self.bin)
         env = {**os.environ, "MPLBACKEND": "Agg"}
         self.process = subprocess.Popen(
             [
@@ -109,6 +125,7 @@ class WarmServer:
                 "accelerator.local._execution._warm",
                 self.address,
                 str(os.getpid()),
+                str(self.bin),
                 # Room in the server's own argv memory for each child's command line (see
                 # _show_command_line): what ps and psutil show for a child is its own command.
                 " " * _ARGV_ROOM,
@@ -122,13 +139,7 @@ class WarmServer:
 
     def environment(self, env: dict[str, str]) -> dict[str, str]:
         """The job's environment with the shim first on PATH, when the job's python is this one."""
-        env = dict(env)
-        env[SOCKET_VARIABLE] = self.address
-        env[REAL_PYTHON_VARIABLE] = sys.executable
-        if self.process is not None:
-            env[PID_VARIABLE] = str(self.process.pid)
-        env["PATH"] = os.pathsep.join([str(self.bin), env.get("PATH", "")])
-        return env
+        return _shim_environment(env, self.address, self.process.pid if self.process else None, self.bin)
 
     def tracking(self, workspace_dir: Path) -> Any:
         """A RemoteTracking served by a child of this server, or None when the server cannot."""
@@ -158,6 +169,146 @@ class WarmServer:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()  # it ignores SIGTERM; its children die with it (PR_SET_PDEATHSIG)
             self.process.wait()
+
+
+def _shim_environment(env: dict[str, str], address: str, pid: int | None, bin: Path) -> dict[str, str]:
+    env = dict(env)
+    env[SOCKET_VARIABLE] = address
+    env[REAL_PYTHON_VARIABLE] = sys.executable
+    if pid is not None:
+        env[PID_VARIABLE] = str(pid)
+    env["PATH"] = os.pathsep.join([str(bin), env.get("PATH", "")])
+    return env
+
+
+def _write_shims(bin: Path) -> None:
+    bin.mkdir(parents=True, exist_ok=True)
+    # The shim runs isolated (-I: no site, no PYTHON* variables, no script folder on sys.path)
+    # and imports only the standard library's few modules it needs: it starts in milliseconds.
+    shim = f"#!{sys.executable} -IS\n" + _SHIM.read_text()
+    for name in ("python", "python3"):
+        path = bin / name
+        if path.is_file() and path.read_text() == shim:
+            continue
+        partial = path.with_name(f".{name}.{os.getpid()}")  # renamed into place: never half-written
+        partial.write_text(shim)
+        partial.chmod(0o755)
+        partial.replace(path)
+
+
+class Attached:
+    """The store's daemon as a runner it forked sees it: its steps' ``python`` is the daemon's."""
+
+    def __init__(self, address: str, pid: int, bin: Path) -> None:
+        self.address, self.pid, self.bin = address, pid, bin
+
+    def environment(self, env: dict[str, str]) -> dict[str, str]:
+        return _shim_environment(env, self.address, self.pid, self.bin)
+
+    def tracking(self, workspace_dir: Path) -> None:
+        return None  # the runner has MLflow imported already (forked from the daemon)
+
+    def stop(self) -> None:
+        pass  # the daemon is the store's: it stops when idle
+
+
+def idle_seconds() -> float:
+    try:
+        return max(0.0, float(os.environ.get(IDLE_VARIABLE, "5")))
+    except ValueError:
+        return 5.0
+
+
+def _code_stamp() -> str:
+    """Names, sizes and times of the accelerator's modules: a daemon never runs code older than this."""
+    root = Path(__file__).resolve().parents[2]
+    stamp = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        with contextlib.suppress(OSError):
+            info = path.stat()
+            stamp.update(f"{path}:{info.st_size}:{info.st_mtime_ns}\n".encode())
+    return stamp.hexdigest()
+
+
+def daemon_address(home: Path) -> tuple[str, Path]:
+    """The store's daemon: its abstract socket and the folder (in the store) of its shims."""
+    key = hashlib.sha256(f"{home.resolve()}\0{sys.executable}\0{_code_stamp()}".encode()).hexdigest()[:16]
+    return "@accelerator-warm-" + key, home / "warm" / key
+
+
+def spawn_runner(home: Path, argv: list[str], log: Path) -> int | None:
+    """Fork ``python -m accelerator.local._execution._runner <argv>`` from the store's daemon (started
+    if it is not running) with this process's environment and folder; its pid, or None to start cold."""
+    if not enabled():
+        return None
+    address, bin = daemon_address(home)
+    request = json.dumps(
+        {"runner": argv, "log": str(log), "env": dict(os.environ), "cwd": os.getcwd()}
+    ).encode()
+    started: subprocess.Popen[bytes] | None = None
+    deadline = time.monotonic() + 60  # a daemon listens at once and answers once MLflow is in
+    while time.monotonic() < deadline:
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            connection.connect(socket_address(address))
+        except OSError:
+            connection.close()
+            if started is None:
+                started = _start_daemon(address, bin)
+            elif started.poll() is not None and started.returncode != 0:
+                return None  # it could not start: the runner starts cold
+            time.sleep(0.02)
+            continue
+        with connection:
+            connection.sendall(_HEADER.pack(len(request)) + request)
+            reply = connection.makefile("rb").readline()
+        if reply:
+            return int(json.loads(reply)["pid"])
+        # The daemon was stopping as we connected (idle): start another.
+        started = None
+    return None
+
+
+def stop_daemons(home: Path) -> list[int]:
+    """Stop the store's warm daemons (any interpreter, any code); their pids. Runners and steps
+    running go on: a step started later runs cold."""
+    import psutil
+
+    folder = str(Path(home).resolve() / "warm") + os.sep
+    stopped = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, IndexError):
+            command = process.cmdline()  # python -m <this module> <address> 0 <shim folder> <room>
+            if "accelerator.local._execution._warm" in command and command[-2].startswith(folder):
+                process.terminate()
+                stopped.append(process)
+    psutil.wait_procs(stopped, timeout=10)
+    return [process.pid for process in stopped]
+
+
+def _start_daemon(address: str, bin: Path) -> subprocess.Popen[bytes]:
+    from accelerator.local._execution import _process
+
+    _write_shims(bin)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "accelerator.local._execution._warm",
+            address,
+            "0",
+            str(bin),
+            " " * _ARGV_ROOM,
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+        close_fds=True,
+        start_new_session=True,  # the store's, not this process's: it outlives the submitting kernel
+    )
+    _process.track(process)  # reaped with the runners this process started
+    return process
 
 
 # -- the server process ---------------------------------------------------------------------------
@@ -269,19 +420,8 @@ def _show_command_line(argv: list[str]) -> None:
         libc.prctl(35, 9, ctypes.c_ulong(start + len(text)), 0, 0)  # PR_SET_MM, PR_SET_MM_ARG_END
 
 
-def _child(request: dict[str, Any], plan: dict[str, Any], fds: list[int]) -> int:
-    """Become the job's ``python``; return its exit status."""
-    die_with_parent()
-    _show_command_line([request.get("python") or sys.executable, *request["argv"]])
-    signal.set_wakeup_fd(-1)
-    for fd in _server_fds:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-    for target, fd in enumerate(fds[:3]):
-        os.dup2(fd, target)
-    for fd in fds:
-        if fd > 2:
-            os.close(fd)
+def _fresh_signals() -> None:
+    """The signal dispositions and mask of a fresh interpreter (the server's own are not)."""
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
         signal.signal(signum, signal.SIG_DFL)
     # As a fresh interpreter has them (Python's startup ignores both): a write to a closed pipe is
@@ -289,6 +429,27 @@ def _child(request: dict[str, Any], plan: dict[str, Any], fds: list[int]) -> int
     for signum in (signal.SIGPIPE, signal.SIGXFSZ):
         signal.signal(signum, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())  # nothing blocked: a pending stop arrives now
+
+
+def _leave_server(argv: list[str]) -> None:
+    _show_command_line(argv)
+    signal.set_wakeup_fd(-1)
+    for fd in _server_fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _child(request: dict[str, Any], plan: dict[str, Any], fds: list[int]) -> int:
+    """Become the job's ``python``; return its exit status."""
+    die_with_parent()
+    _leave_server([request.get("python") or sys.executable, *request["argv"]])
+    for target, fd in enumerate(fds[:3]):
+        os.dup2(fd, target)
+    for fd in fds:
+        if fd > 2:
+            os.close(fd)
+    _fresh_signals()
     env = request["env"]
     os.environ.clear()
     os.environ.update(env)
@@ -347,6 +508,11 @@ def _serve_one(connection: socket.socket, waiting: dict[int, socket.socket]) -> 
     if "tracking" in request:
         _fork_tracking(connection, Path(request["tracking"]), waiting)
         return
+    if "runner" in request and _daemon:
+        for fd in fds:
+            os.close(fd)
+        _fork_runner(connection, request, waiting)
+        return
     plan = parse_command_line(request["argv"])
     if plan is None or len(fds) != 3:
         for fd in fds:
@@ -354,6 +520,7 @@ def _serve_one(connection: socket.socket, waiting: dict[int, socket.socket]) -> 
         _send(connection, {"fallback": True})
         connection.close()
         return
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     pid = os.fork()
     if pid == 0:
         status = 1
@@ -364,10 +531,63 @@ def _serve_one(connection: socket.socket, waiting: dict[int, socket.socket]) -> 
             status = _child(request, plan, fds)
         finally:
             os._exit(status)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # the server's own: ignored, as before
     for fd in fds:
         os.close(fd)
     _send(connection, {"pid": pid})
     waiting[pid] = connection
+
+
+def _fork_runner(
+    connection: socket.socket, request: dict[str, Any], waiting: dict[int, socket.socket]
+) -> None:
+    """A job's runner, as ``python -m accelerator.local._execution._runner`` would start, in a
+    session of its own (so its process group can be stopped, as a cold runner's is)."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            connection.close()
+            for other in waiting.values():
+                other.close()
+            code = _runner_child(request)
+        finally:
+            os._exit(code)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    _runners.add(pid)
+    _send(connection, {"pid": pid})
+    connection.close()
+
+
+def _runner_child(request: dict[str, Any]) -> int:
+    global attached
+    os.setsid()
+    argv = [str(arg) for arg in request["runner"]]
+    _leave_server([sys.executable, "-m", RUNNER_MODULE, *argv])
+    log = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(null)
+    os.close(log)
+    _fresh_signals()
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.chdir(request["cwd"])
+    _streams(False)
+    attached = Attached(_daemon["address"], os.getppid(), Path(_daemon["bin"]))
+    runner = importlib.import_module(RUNNER_MODULE)
+    sys.argv = [runner.__file__ or RUNNER_MODULE, *argv]
+    code = 1
+    try:
+        code = runner.main(argv)
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+    return code
 
 
 def _fork_tracking(connection: socket.socket, workspace_dir: Path, waiting: dict[int, socket.socket]) -> None:
@@ -401,6 +621,7 @@ def _reap(waiting: dict[int, socket.socket]) -> None:
             return
         if pid == 0:
             return
+        _runners.discard(pid)
         connection = waiting.pop(pid, None)
         if connection is not None:
             _send(connection, {"status": status})
@@ -418,17 +639,28 @@ def _same_user(connection: socket.socket) -> bool:
     return uid == os.getuid()
 
 
-def serve(address: str, parent: int) -> None:
+def serve(address: str, parent: int, bin: str) -> None:
+    """A runner's server (``parent``: the runner's pid) or, with parent 0, the store's daemon."""
     # The server stays single-threaded (it forks); a SIGCHLD wakes its select to report exits.
-    die_with_parent()
-    if os.getppid() != parent:  # the runner died before the line above took effect
-        return
+    if parent:
+        die_with_parent()
+        if os.getppid() != parent:  # the runner died before the line above took effect
+            return
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(socket_address(address))
+    try:
+        listener.bind(socket_address(address))
+    except OSError:
+        return  # another daemon of this store took the address first: the clients use that one
     listener.listen(64)
-    for module in PRELOAD_FIRST:  # shims that connect meanwhile wait in the backlog
-        _preload(module)
     idle = list(PRELOAD_IDLE)
+    if parent:
+        for module in PRELOAD_FIRST:  # shims that connect meanwhile wait in the backlog
+            _preload(module)
+    else:
+        # The daemon answers between two imports: a client never waits for all of them (a runner
+        # forked before MLflow is in imports it itself, as a cold one would).
+        _daemon.update(address=address, bin=bin)
+        idle[:0] = PRELOAD_FIRST
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_read, False)
     os.set_blocking(wake_write, False)
@@ -437,13 +669,26 @@ def serve(address: str, parent: int) -> None:
     signal.signal(signal.SIGCHLD, lambda *_: None)
     # A cancelled job's group gets SIGTERM: its scripts stop, while the server and the runner's
     # tracking child stay for the runner's last bookkeeping; they go when the runner does.
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # (The daemon is in a session of its own: no job's group includes it, and SIGTERM stops it.)
+    if parent:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     waiting: dict[int, socket.socket] = {}
     import select
 
+    idle_for = idle_seconds()
+    busy_at = time.monotonic()
     try:
-        while os.getppid() == parent:  # gone with the runner that started it
-            _serve_ready(listener, wake_read, waiting, select.select, 0.0 if idle else 1.0)
+        while True:
+            if parent and os.getppid() != parent:
+                break  # gone with the runner that started it
+            if not parent:
+                if waiting or _runners:
+                    busy_at = time.monotonic()
+                elif time.monotonic() - busy_at > idle_for and not select.select([listener], [], [], 0)[0]:
+                    break  # the daemon's idle time is up, and no client is at the door
+            _serve_ready(
+                listener, wake_read, waiting, select.select, 0.0 if idle else min(1.0, idle_for or 1.0)
+            )
             if idle and not select.select([listener], [], [], 0)[0]:
                 _preload(idle.pop(0))
     finally:
@@ -491,4 +736,8 @@ def _peek(connection: socket.socket) -> bytes:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], int(sys.argv[2]))  # sys.argv[3] is room for the children's command lines
+    # Served by the package's module, not this __main__ copy: the runners it forks import the
+    # package's and must find the daemon's state (``attached``) there.
+    from accelerator.local._execution import _warm
+
+    _warm.serve(sys.argv[1], int(sys.argv[2]), sys.argv[3])  # sys.argv[4]: room for children's command lines

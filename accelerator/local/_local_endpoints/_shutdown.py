@@ -1,7 +1,8 @@
-"""Stop every process the local store's online endpoints run, keeping the endpoints.
+"""Stop every process the local store's online endpoints run, keeping the endpoints, and the
+store's warm job daemon (see _execution/_warm.py).
 
-What ``make book`` and ``make test`` call at the end of a run, so that no gateway or scoring server
-outlives them. The endpoint and deployment records stay: the next ``invoke`` (or update) of an
+What ``make book`` and ``make test`` call at the end of a run, so that no gateway, scoring server or
+idle daemon outlives them. The endpoint and deployment records stay: the next ``invoke`` (or update) of an
 endpoint starts its gateway again, and the gateway starts a deployment's server on its first
 request, as after a reboot.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from accelerator._home import default_home
+from accelerator.local._execution import _warm
 from accelerator.local._local_endpoints import _deployments
 from accelerator.local._store import read_record
 
@@ -29,4 +31,5 @@ def stop_endpoints(home: str | Path | None = None) -> list[str]:
             _deployments.stop(folder, deployment)
         _stop_gateway(record)
         found.append(f"{folder.parent.parent.name}/{folder.name}")
+    _warm.stop_daemons(root)  # it would stop by itself once idle; the run ends now
     return found

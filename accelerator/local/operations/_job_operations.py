@@ -107,6 +107,7 @@ class JobOperations(LocalOperations):
                 self._scope.require_workspace(),
                 record["name"],
                 self._records.folder(record["name"]) / "runner.log",
+                home=self._scope.home,
             )
         except BaseException as error:  # no runner: the job fails now rather than stays Queued
             self._records.update(

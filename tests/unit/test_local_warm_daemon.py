@@ -1,0 +1,135 @@
+"""The store's warm daemon (accelerator/local/_execution/_warm.py): it forks every job's runner and
+steps, lives in a session of its own, stops when idle or told to, and a job never depends on it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from azure.ai.ml import command
+
+from accelerator.local import LocalMLClient, stop_endpoints
+from accelerator.local._execution import _warm
+
+pytestmark = pytest.mark.usefixtures("no_stray_processes")
+
+# The script reports the process that forked it.
+REPORT = "import os\nprint('script-parent', os.getppid())\n"
+
+
+def _job(tmp_path: Path, script: str = REPORT, line: str = "python report.py"):
+    code = tmp_path / "src"
+    code.mkdir(exist_ok=True)
+    (code / "report.py").write_text(script)
+    return command(code=str(code), command=line, environment="azureml:taxi-train:1", compute="cpu-cluster")
+
+
+def _finish(client: LocalMLClient, name: str, timeout: float = 120.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = client.jobs.get(name).status
+        if status in ("Completed", "Failed", "Canceled"):
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"job {name} did not end within {timeout} s")
+
+
+def _log(client: LocalMLClient, name: str) -> str:
+    return client.jobs._records.log(name).read_text()
+
+
+def _daemons(client: LocalMLClient) -> list[psutil.Process]:
+    folder = str(client._scope.home.resolve() / "warm")
+    found = []
+    for process in psutil.process_iter():
+        try:
+            command_line = process.cmdline()
+            ours = _warm.__name__ in command_line and command_line[-2].startswith(folder)
+            if ours and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except (psutil.Error, IndexError):
+            continue
+    return found
+
+
+def _runner(client: LocalMLClient, name: str) -> tuple[int, int, bool]:
+    """The job's runner, as its record has it: pid, parent pid, and whether it leads its session."""
+    pid = client.jobs._records.get(name)["runner"]["pid"]
+    return pid, psutil.Process(pid).ppid(), os.getsid(pid) == pid
+
+
+def _script_parent(client: LocalMLClient, name: str) -> int:
+    return int(_log(client, name).split("script-parent ", 1)[1].split()[0])
+
+
+def test_one_daemon_forks_the_runners_of_a_store(jobs_client: LocalMLClient, tmp_path: Path) -> None:
+    sleeper = "import os, time\nprint('script-parent', os.getppid(), flush=True)\ntime.sleep(3)\n"
+    runners, scripts = [], []
+    for _ in range(2):
+        name = jobs_client.jobs.create_or_update(_job(tmp_path, sleeper)).name
+        time.sleep(1)
+        runners.append(_runner(jobs_client, name))  # while it runs
+        command_line = psutil.Process(runners[-1][0]).cmdline()
+        assert command_line[1:3] == ["-m", "accelerator.local._execution._runner"]  # as ps shows it
+        assert _finish(jobs_client, name) == "Completed", _log(jobs_client, name)
+        scripts.append(_script_parent(jobs_client, name))
+    (daemon,) = _daemons(jobs_client)
+    # One daemon forked both runners and both scripts; each runner leads a session of its own (its
+    # group is what begin_cancel stops, as a cold runner's), and so does the daemon (the store's,
+    # not the submitting process's).
+    assert [(parent, session) for _, parent, session in runners] == [(daemon.pid, True)] * 2
+    assert runners[0][0] != runners[1][0]
+    assert scripts == [daemon.pid, daemon.pid]
+    assert os.getsid(daemon.pid) == daemon.pid
+    # The daemon writes only in the store: its shims, under <store>/warm/.
+    assert [p.name for p in (jobs_client._scope.home / "warm").iterdir()] == [Path(daemon.cmdline()[-2]).name]
+
+
+def test_the_daemon_stops_once_idle(
+    jobs_client: LocalMLClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(_warm.IDLE_VARIABLE, "1")  # the daemon takes it from the process starting it
+    name = jobs_client.jobs.create_or_update(_job(tmp_path, "print('done')\n")).name
+    assert _finish(jobs_client, name) == "Completed"
+    daemons = _daemons(jobs_client)
+    assert not psutil.wait_procs(daemons, timeout=30)[1]
+
+
+def test_stop_endpoints_stops_the_daemon(jobs_client: LocalMLClient, tmp_path: Path) -> None:
+    name = jobs_client.jobs.create_or_update(_job(tmp_path, "print('done')\n")).name
+    assert _finish(jobs_client, name) == "Completed"
+    assert _daemons(jobs_client)
+    stop_endpoints(jobs_client._scope.home)  # what the book's run does at its end
+    assert not _daemons(jobs_client)
+
+
+def test_a_daemon_killed_mid_job_fails_its_step_and_the_next_job_runs(
+    jobs_client: LocalMLClient, tmp_path: Path, processes
+) -> None:
+    marker = f"daemon-kill-{os.getpid()}-{time.monotonic_ns()}"
+    sleeper = _job(tmp_path, "import time\ntime.sleep(60)\n", f"python report.py {marker}")
+    name = jobs_client.jobs.create_or_update(sleeper).name
+    scripts = processes.wait_for(marker, count=2)  # the shell and the script's python
+    (daemon,) = _daemons(jobs_client)
+    daemon.send_signal(signal.SIGKILL)  # as a node lost: what ran on it goes with it
+    assert _finish(jobs_client, name) == "Failed"
+    assert processes.ended(scripts)
+    again = jobs_client.jobs.create_or_update(_job(tmp_path)).name
+    assert _finish(jobs_client, again) == "Completed", _log(jobs_client, again)
+
+
+def test_turned_off_no_daemon_starts(
+    jobs_client: LocalMLClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(_warm.SETTING, "0")
+    sleeper = "import os, time\nprint('script-parent', os.getppid(), flush=True)\ntime.sleep(3)\n"
+    name = jobs_client.jobs.create_or_update(_job(tmp_path, sleeper)).name
+    time.sleep(1)
+    _, parent, session = _runner(jobs_client, name)
+    assert (parent, session) == (os.getpid(), True)  # a new interpreter this process started
+    assert _finish(jobs_client, name) == "Completed", _log(jobs_client, name)
+    assert not _daemons(jobs_client)
