@@ -234,21 +234,92 @@ def test_cancel_stops_the_pipeline(jobs_client: LocalMLClient, tracking, process
         code=str(tmp_path / "sleeper"), command=f"python sleeper.py {marker}", environment=ENVIRONMENT
     )
 
-    @dsl.pipeline(compute=COMPUTE)
+    @dsl.pipeline(compute=COMPUTE)  # two nodes: two of the three steps run side by side
     def pipeline():
         sleep()
-        sleep()  # independent of the first: without the cancellation it would start next
+        sleep()
+        sleep()  # waits for a node: without the cancellation it would start next
 
     submitted = jobs_client.jobs.create_or_update(pipeline())
-    scripts = processes.wait_for(marker)
+    scripts = processes.wait_for(marker, count=4)  # each step's shell and python
     jobs_client.jobs.begin_cancel(submitted.name).result()
 
     assert jobs_client.jobs.get(submitted.name).status == "Canceled"
     assert processes.ended(scripts)
     children = list(jobs_client.jobs.list(parent_job_name=submitted.name))
-    assert [c.status for c in children] == ["Canceled"]  # the second step never started
+    assert [c.status for c in children] == ["Canceled", "Canceled"]  # the third never started
     assert tracking.get_run(submitted.name).info.status == "KILLED"
-    assert tracking.get_run(children[0].name).info.status == "KILLED"
+    assert {tracking.get_run(c.name).info.status for c in children} == {"KILLED"}
+
+
+# Each step notes when it ran: steps that do not depend on each other overlap on a cluster with
+# the nodes for them, as on Azure ML, and take turns on a one-node cluster.
+TIMED = "import sys, time\nstart = time.time()\ntime.sleep(1.5)\nprint('ran', start, time.time())\n"
+
+
+def _spans(client: LocalMLClient, pipeline: str) -> list[tuple[float, float]]:
+    spans = []
+    for child in client.jobs.list(parent_job_name=pipeline):
+        line = next(
+            x for x in client.jobs._records.log(child.name).read_text().splitlines() if x.startswith("ran")
+        )
+        spans.append(tuple(float(v) for v in line.split()[1:]))
+    return sorted(spans)
+
+
+@pytest.mark.parametrize("nodes", [1, 2])
+def test_independent_steps_run_side_by_side_up_to_max_instances(
+    jobs_client: LocalMLClient, tmp_path: Path, nodes: int
+) -> None:
+    from azure.ai.ml.entities import AmlCompute
+
+    cluster = f"cluster-{nodes}"
+    jobs_client.compute.begin_create_or_update(
+        AmlCompute(name=cluster, size="Standard_DS3_v2", max_instances=nodes)
+    ).result()
+    (tmp_path / "timed").mkdir()
+    (tmp_path / "timed" / "timed.py").write_text(TIMED)
+    first, second = (
+        command(code=str(tmp_path / "timed"), command=f"python timed.py {n}", environment=ENVIRONMENT)
+        for n in ("first", "second")
+    )
+
+    @dsl.pipeline(compute=cluster)
+    def pipeline():
+        first()
+        second()
+
+    name = _run(jobs_client, pipeline())
+    (_, first_end), (second_start, _) = _spans(jobs_client, name)
+    if nodes == 2:
+        assert second_start < first_end  # side by side
+    else:
+        assert second_start >= first_end  # one after the other
+
+
+def test_a_failing_step_cancels_its_running_sibling(jobs_client: LocalMLClient, tmp_path: Path) -> None:
+    (tmp_path / "steps").mkdir()
+    (tmp_path / "steps" / "slow.py").write_text("import time\ntime.sleep(60)\n")
+    (tmp_path / "steps" / "bad.py").write_text("import time, sys\ntime.sleep(1)\nsys.exit('bad input')\n")
+    slow, bad = (
+        command(
+            code=str(tmp_path / "steps"), command=f"python {n}.py", environment=ENVIRONMENT, display_name=n
+        )
+        for n in ("slow", "bad")
+    )
+
+    @dsl.pipeline(compute=COMPUTE)
+    def pipeline():
+        slow()
+        bad()
+
+    submitted = jobs_client.jobs.create_or_update(pipeline())
+    with pytest.raises(JobException, match="bad input"):
+        jobs_client.jobs.stream(submitted.name)
+    statuses = {c.display_name: c.status for c in jobs_client.jobs.list(parent_job_name=submitted.name)}
+    assert statuses == {"slow": "Canceled", "bad": "Failed"}
+    log = jobs_client.jobs._records.log(submitted.name).read_text()
+    assert f"{submitted.name}_azureml_anonymous: Canceled (step azureml_anonymous_1 failed)" in log
 
 
 PIPELINE_YAML = """\

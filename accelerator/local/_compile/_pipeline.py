@@ -52,7 +52,7 @@ def compile_pipeline(
             component = resolve_component(node.component)
             originals[step] = node._component
             node._component = component["id"]
-            orchestrator.compute(node.compute or compute)
+            step_compute = orchestrator.compute(node.compute or compute)
             nodes[step] = {  # inputs, after and outputs are bound below, from the REST form
                 "display_name": node.display_name or step,
                 "component_id": component["id"],
@@ -63,6 +63,7 @@ def compile_pipeline(
                 "is_deterministic": component["is_deterministic"],
                 "environment_variables": dict(node.environment_variables or {}),
                 "timeout": checked_timeout(node),
+                "compute": step_compute,
             }
             declared_inputs[step] = component["inputs"]
         rest = to_rest_job_object(job)
@@ -133,6 +134,9 @@ def compile_pipeline(
         "outputs": outputs,
         "nodes": nodes,
         "order": _order(nodes),
+        "instances": {
+            str(node.get("compute")): orchestrator.instances(node.get("compute")) for node in nodes.values()
+        },
         "settings": {
             "force_rerun": bool(settings and settings.force_rerun),
             "continue_on_step_failure": bool(settings and settings.continue_on_step_failure),

@@ -45,12 +45,10 @@ def reconcile(records: JobRecords, record: dict[str, Any]) -> dict[str, Any]:
 
 def stop_child(record: dict[str, Any]) -> None:
     """Stop the process tree of a pipeline step or a sweep trial (its runner goes on)."""
-    from accelerator.local._execution._sweep import _stop
-
     process = record.get("process") or {}
     # Only the process that was started: a pid recycled since then is never signalled.
     if process.get("pid") and _process.is_alive(process["pid"], process.get("started")):
-        _stop(type("P", (), {"pid": process["pid"]})())
+        _process.stop_tree(type("P", (), {"pid": process["pid"]})())
 
 
 def _age_seconds(created: Any) -> float:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -84,3 +85,13 @@ def stop_group(pid: int, started: float | None, grace: float = 10.0) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
     _reap()
+
+
+def stop_tree(process: Any) -> None:
+    """SIGTERM one command's process tree (a step's or a trial's guard and what it started)."""
+    with contextlib.suppress(psutil.NoSuchProcess):
+        parent = psutil.Process(process.pid)
+        for child in parent.children(recursive=True):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.terminate()
+        parent.terminate()

@@ -158,6 +158,7 @@ class PipelineNode(TypedDict):
     is_deterministic: bool
     environment_variables: dict[str, str]
     timeout: float | None
+    compute: NotRequired[str | None]  # the cluster it runs on (the pipeline's unless its own)
     inputs: dict[str, InputSpec | None]
     after: list[str]  # the steps it takes inputs from
     outputs: dict[str, OutputSpec]
@@ -176,6 +177,7 @@ class PipelineJobRecord(JobRecord):
     outputs: dict[str, PipelineOutputSpec]
     nodes: dict[str, PipelineNode]
     order: list[str]  # the steps in dependency order
+    instances: NotRequired[dict[str, int]]  # compute -> its max_instances: steps side by side on it
     settings: PipelineSettings
     children: NotRequired[dict[str, str]]  # step -> its job, as the runner starts them
 

@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-import psutil
 
 from accelerator.local._execution._paths import child_outputs
+from accelerator.local._execution._process import stop_tree
 from accelerator.local._execution._records import child_record
 from accelerator.local._execution._spec import BanditPolicySpec, Launched, Objective, SweepJobRecord
 
@@ -118,7 +118,7 @@ def run(runner: Runner, name: str) -> str:
         if runner.cancelled() or (deadline and time.monotonic() > deadline):
             for child, launched in running.items():
                 records.update(child, status="CancelRequested")
-                _stop(launched.process)
+                stop_tree(launched.process)
             break
         while len(trials) < len(configs) and len(running) < concurrent:
             index = len(trials)
@@ -157,7 +157,7 @@ def run(runner: Runner, name: str) -> str:
             process = launched.process
             if process.poll() is None:
                 if launched.overdue():
-                    _stop(process)
+                    stop_tree(process)
                 continue
             launched.log.close()
             status = runner.settle(
@@ -169,9 +169,9 @@ def run(runner: Runner, name: str) -> str:
                 status += " (stopped by the bandit policy)"
             report(trial_record["index"], status)
         if policy is not None:
-            for child in policy.to_stop(runner, trials, running):
+            for child in policy.tostop_tree(runner, trials, running):
                 records.update(child, status="CancelRequested", early_terminated=True)
-                _stop(running[child].process)
+                stop_tree(running[child].process)
         time.sleep(_POLL_SECONDS)
 
     # Trials stopped above still need their status written.
@@ -227,16 +227,6 @@ def _show(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
-def _stop(process: Any) -> None:
-    """Stop one trial's process tree (the trial's shell and what it started)."""
-    with contextlib.suppress(psutil.NoSuchProcess):
-        parent = psutil.Process(process.pid)
-        for child in parent.children(recursive=True):
-            with contextlib.suppress(psutil.NoSuchProcess):
-                child.terminate()
-        parent.terminate()
-
-
 class Bandit:
     """Azure ML's bandit policy: at each evaluation interval after the delay, stop a trial whose
     latest primary metric is worse than the best trial's at the same interval by more than the slack."""
@@ -263,7 +253,7 @@ class Bandit:
         factor = 1 + (self.slack_factor or 0)
         return best * factor if self.goal == "minimize" else best / factor
 
-    def to_stop(self, runner: Runner, trials: list[str], running: dict[str, Launched]) -> list[str]:
+    def tostop_tree(self, runner: Runner, trials: list[str], running: dict[str, Launched]) -> list[str]:
         histories = {job: self._history(runner, job) for job in trials}
         stop = []
         for job in running:

@@ -420,7 +420,7 @@ def _show_command_line(argv: list[str]) -> None:
         libc.prctl(35, 9, ctypes.c_ulong(start + len(text)), 0, 0)  # PR_SET_MM, PR_SET_MM_ARG_END
 
 
-def _fresh_signals() -> None:
+def _fresh_signals(sigint_ignored: bool = False) -> None:
     """The signal dispositions and mask of a fresh interpreter (the server's own are not)."""
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
         signal.signal(signum, signal.SIG_DFL)
@@ -428,7 +428,7 @@ def _fresh_signals() -> None:
     # a BrokenPipeError, not death by signal, e.g. when a ProcessPoolExecutor's worker has died.
     for signum in (signal.SIGPIPE, signal.SIGXFSZ):
         signal.signal(signum, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.SIG_IGN if sigint_ignored else signal.default_int_handler)
     signal.pthread_sigmask(signal.SIG_SETMASK, ())  # nothing blocked: a pending stop arrives now
 
 
@@ -449,7 +449,7 @@ def _child(request: dict[str, Any], plan: dict[str, Any], fds: list[int]) -> int
     for fd in fds:
         if fd > 2:
             os.close(fd)
-    _fresh_signals()
+    _fresh_signals(sigint_ignored=bool(request.get("sigint_ignored")))
     env = request["env"]
     os.environ.clear()
     os.environ.update(env)

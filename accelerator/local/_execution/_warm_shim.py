@@ -42,7 +42,11 @@ def main():
     if not path or os.environ.get("ACCELERATOR_WARM_PROCESSES", "1").lower() in ("0", "false", "no", "off"):
         cold()
     connection = connect("\0" + path[1:] if path.startswith("@") else path)
-    body = json.dumps({"argv": sys.argv[1:], "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
+    # A python started with SIGINT ignored (a background job of a shell) keeps it ignored: so must
+    # the child.
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    request = {"argv": sys.argv[1:], "cwd": os.getcwd(), "env": dict(os.environ), "sigint_ignored": ignored}
+    body = json.dumps(request).encode()
     fds = array.array("i", [0, 1, 2])
     header = struct.pack("!I", len(body))
     first = header + body[: 1 << 16]

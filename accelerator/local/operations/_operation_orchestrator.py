@@ -8,6 +8,7 @@ the message Azure ML gives.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -183,6 +184,15 @@ class LocalOrchestrator:
                 f"GPU compute (cluster '{name}' is {size})", "Submit the job to a CPU cluster."
             )
         return name
+
+    def instances(self, compute: str | None) -> int:
+        """How many steps may run on ``compute`` at once: a cluster's max_instances, as Azure ML
+        gives each step a node of its own; serverless compute, this machine's cores."""
+        if compute == "serverless":
+            return os.cpu_count() or 1
+        if not compute or compute == "local":
+            return 1
+        return max(1, int(getattr(self._client.compute.get(compute), "max_instances", None) or 1))
 
     def input(
         self, rest: dict[str, Any], base_path: Any, name: str
