@@ -15,6 +15,7 @@ from azure.ai.ml.entities import Workspace
 
 from accelerator import connect
 from accelerator.local import LocalMLClient
+from accelerator.local._execution._warm import stop_daemons
 
 REPO = Path(__file__).resolve().parents[1]
 AZURITE_BLOB = REPO / "node_modules" / ".bin" / "azurite-blob"
@@ -35,10 +36,11 @@ _ISOLATED_VARIABLES = (
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh ACCELERATOR_HOME, no backend or workspace settings from the environment, cwd = tmp_path.
 
-    Working in tmp_path means no config.json of the checkout (or its parents) is found.
+    Working in tmp_path means no config.json of the checkout (or its parents) is found. At the end,
+    the store's warm job daemon (if a job started one) is stopped rather than left to idle out.
     """
     store = tmp_path / "accelerator-home"
     monkeypatch.setenv("ACCELERATOR_HOME", str(store))
@@ -48,7 +50,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         if variable.startswith("AZUREML_"):
             monkeypatch.delenv(variable, raising=False)
     monkeypatch.chdir(tmp_path)
-    return store
+    yield store
+    stop_daemons(store)
 
 
 @pytest.fixture

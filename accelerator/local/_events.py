@@ -25,7 +25,6 @@ from typing import Any
 
 from accelerator import events
 from accelerator._home import HOME_VARIABLE
-from accelerator.local._scope import LOCAL_SUBSCRIPTION_ID
 from accelerator.local._store import read_record, write_record
 
 MODULE = "accelerator.local._events"
@@ -41,6 +40,10 @@ def _folder(home: Path) -> Path:
 
 def event_for(workspace_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
     """The ``RunStatusChanged`` event of a job record's current status."""
+    # Here, not at the top: _scope imports the SDK (3 s), and every job's status change imports
+    # this module to look for subscriptions, which mostly there are none of.
+    from accelerator.local._scope import LOCAL_SUBSCRIPTION_ID
+
     resource_group, workspace = workspace_dir.parent.name, workspace_dir.name
     topic = (
         f"/subscriptions/{LOCAL_SUBSCRIPTION_ID}/resourceGroups/{resource_group}/providers/"

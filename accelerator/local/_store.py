@@ -26,6 +26,10 @@ from filelock import FileLock
 # One path component on ext4, APFS and NTFS: 255 bytes.
 MAX_FILE_NAME = 255
 
+# libyaml's safe loader and dumper when PyYAML has them (5-10 times faster on a job's record).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
 
 @cache
 def _containment_error() -> type[Exception]:
@@ -188,7 +192,7 @@ class DamagedRecordError(HttpResponseError, ValueError):
 
 
 def write_record(path: Path, record: dict[str, Any]) -> None:
-    body = yaml.safe_dump(plain(record), sort_keys=False)
+    body = yaml.dump(plain(record), Dumper=_DUMPER, sort_keys=False)
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
     write_text_atomic(path, _HEADER.format(digest=digest, length=len(body.encode("utf-8"))) + body)
 
@@ -209,7 +213,7 @@ def read_record(path: Path, required: tuple[str, ...] = ()) -> dict[str, Any]:
                 "sha256"
             ):
                 raise ValueError("its content does not match its checksum (it was cut short or edited)")
-        record = yaml.safe_load(text)
+        record = yaml.load(text, Loader=_LOADER)  # a safe loader: libyaml's when built
         if not isinstance(record, dict):
             raise ValueError("it is not a mapping")
         missing = [key for key in required if key not in record]

@@ -16,7 +16,7 @@ interpreter, a server that is not there) falls back to exec'ing the real interpr
 One server, the store's *warm daemon*, serves every job of a store (``spawn_runner``): it forks the
 runners themselves too, so a job pays neither the runner's imports nor MLflow's, and its steps are
 forked from the same server. It lives in a session of its own, stops after
-``ACCELERATOR_WARM_IDLE_SECONDS`` (5) without a runner or a step, and is known by an address made of
+``ACCELERATOR_WARM_IDLE_SECONDS`` (60) without a runner or a step, and is known by an address made of
 the store's folder, the interpreter and the accelerator's code (so edited code gets a new daemon).
 A runner started cold (the daemon could not be reached) keeps a server of its own, as before.
 
@@ -214,9 +214,9 @@ class Attached:
 
 def idle_seconds() -> float:
     try:
-        return max(0.0, float(os.environ.get(IDLE_VARIABLE, "5")))
+        return max(0.0, float(os.environ.get(IDLE_VARIABLE, "60")))
     except ValueError:
-        return 5.0
+        return 60.0
 
 
 def _code_stamp() -> str:
@@ -652,15 +652,13 @@ def serve(address: str, parent: int, bin: str) -> None:
     except OSError:
         return  # another daemon of this store took the address first: the clients use that one
     listener.listen(64)
-    idle = list(PRELOAD_IDLE)
-    if parent:
-        for module in PRELOAD_FIRST:  # shims that connect meanwhile wait in the backlog
-            _preload(module)
-    else:
-        # The daemon answers between two imports: a client never waits for all of them (a runner
-        # forked before MLflow is in imports it itself, as a cold one would).
+    if not parent:
         _daemon.update(address=address, bin=bin)
-        idle[:0] = PRELOAD_FIRST
+    # Clients that connect meanwhile wait in the backlog: a runner forked before MLflow is in
+    # would import it itself, beside the server importing it too.
+    for module in PRELOAD_FIRST:
+        _preload(module)
+    idle = list(PRELOAD_IDLE)
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_read, False)
     os.set_blocking(wake_write, False)
