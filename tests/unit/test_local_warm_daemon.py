@@ -133,3 +133,48 @@ def test_turned_off_no_daemon_starts(
     assert (parent, session) == (os.getpid(), True)  # a new interpreter this process started
     assert _finish(jobs_client, name) == "Completed", _log(jobs_client, name)
     assert not _daemons(jobs_client)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="binding the address as another user needs root")
+def test_a_socket_another_user_bound_never_gets_a_request(tmp_path: Path) -> None:
+    # The daemon's address is derived, not secret: whoever binds it first must not receive the
+    # environment a runner request carries. The client checks the server's user, and starts cold.
+    import subprocess
+    import sys
+
+    home = tmp_path / "store"
+    address, _ = _warm.daemon_address(home)
+    squatter = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, socket\n"
+            "os.setuid(65534)\n"
+            "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+            f"s.bind('\\0' + {address[1:]!r}); s.listen(1)\n"
+            "print('ready', flush=True)\n"
+            "c, _ = s.accept()\n"
+            "print('received', len(c.recv(1 << 16)), flush=True)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert squatter.stdout is not None and squatter.stdout.readline().strip() == "ready"
+        assert _warm.spawn_runner(home, ["workspace", "job"], tmp_path / "runner.log") is None
+        assert squatter.stdout.readline().strip() == "received 0"
+    finally:
+        squatter.kill()
+        squatter.wait()
+    assert not _daemons_of(home)
+
+
+def _daemons_of(home: Path) -> list[psutil.Process]:
+    return [p for p in psutil.process_iter() if str(home) in " ".join(_command_line(p))]
+
+
+def _command_line(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.Error:
+        return []

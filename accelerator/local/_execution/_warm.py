@@ -260,6 +260,10 @@ def spawn_runner(home: Path, argv: list[str], log: Path) -> int | None:
             time.sleep(0.02)
             continue
         with connection:
+            if not _same_user(connection):
+                # The address is known, not secret: a socket bound by anyone else never gets the
+                # environment a request carries.
+                return None
             connection.sendall(_HEADER.pack(len(request)) + request)
             reply = connection.makefile("rb").readline()
         if reply:

@@ -42,6 +42,10 @@ def main():
     if not path or os.environ.get("ACCELERATOR_WARM_PROCESSES", "1").lower() in ("0", "false", "no", "off"):
         cold()
     connection = connect("\0" + path[1:] if path.startswith("@") else path)
+    # The store's daemon has a known address: only a server of this user gets the job's environment.
+    credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    if struct.unpack("3i", credentials)[1] != os.getuid():
+        cold()
     # A python started with SIGINT ignored (a background job of a shell) keeps it ignored: so must
     # the child.
     ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
