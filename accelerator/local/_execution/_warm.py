@@ -424,7 +424,7 @@ def _show_command_line(argv: list[str]) -> None:
         libc.prctl(35, 9, ctypes.c_ulong(start + len(text)), 0, 0)  # PR_SET_MM, PR_SET_MM_ARG_END
 
 
-def _fresh_signals(sigint_ignored: bool = False) -> None:
+def _fresh_signals(ignored: list[int] | None = None) -> None:
     """The signal dispositions and mask of a fresh interpreter (the server's own are not)."""
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
         signal.signal(signum, signal.SIG_DFL)
@@ -432,7 +432,9 @@ def _fresh_signals(sigint_ignored: bool = False) -> None:
     # a BrokenPipeError, not death by signal, e.g. when a ProcessPoolExecutor's worker has died.
     for signum in (signal.SIGPIPE, signal.SIGXFSZ):
         signal.signal(signum, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN if sigint_ignored else signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for signum in ignored or ():  # ignored when the job's python started: they stay ignored
+        signal.signal(signum, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_SETMASK, ())  # nothing blocked: a pending stop arrives now
 
 
@@ -453,7 +455,7 @@ def _child(request: dict[str, Any], plan: dict[str, Any], fds: list[int]) -> int
     for fd in fds:
         if fd > 2:
             os.close(fd)
-    _fresh_signals(sigint_ignored=bool(request.get("sigint_ignored")))
+    _fresh_signals(ignored=[int(signum) for signum in request.get("ignored") or []])
     env = request["env"]
     os.environ.clear()
     os.environ.update(env)
@@ -529,12 +531,19 @@ def _serve_one(connection: socket.socket, waiting: dict[int, socket.socket]) -> 
     if pid == 0:
         status = 1
         try:
+            # A process group of its own (set on both sides of the fork, so it exists before the
+            # shim learns the pid): the shim's signals and the stops below reach what the script
+            # starts, as a cold python's group does, and never the server.
+            with contextlib.suppress(OSError):
+                os.setpgid(0, 0)
             connection.close()
             for other in waiting.values():
                 other.close()
             status = _child(request, plan, fds)
         finally:
             os._exit(status)
+    with contextlib.suppress(OSError):
+        os.setpgid(pid, pid)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # the server's own: ignored, as before
     for fd in fds:
         os.close(fd)
@@ -628,6 +637,10 @@ def _reap(waiting: dict[int, socket.socket]) -> None:
         _runners.discard(pid)
         connection = waiting.pop(pid, None)
         if connection is not None:
+            # What the script left running in its group goes with it, as the guard stops what a
+            # cold python leaves in the job's group. (The group only: the pid itself is reaped.)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
             _send(connection, {"status": status})
             connection.close()
 
@@ -695,8 +708,7 @@ def serve(address: str, parent: int, bin: str) -> None:
                 _preload(idle.pop(0))
     finally:
         for pid in waiting:  # a job's processes never outlive its server
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+            _kill_group(pid, signal.SIGKILL)
 
 
 def _serve_ready(
@@ -709,8 +721,7 @@ def _serve_ready(
         # A shim sends nothing after its request: readable means it is gone (killed, even by
         # kill -9), and its child goes with it, as a process goes with its own interpreter.
         if connection in shims and not _peek(connection):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(shims[connection], signal.SIGKILL)
+            _kill_group(shims[connection], signal.SIGKILL)
     if wake_read in ready:
         with contextlib.suppress(BlockingIOError):
             os.read(wake_read, 512)
@@ -726,6 +737,15 @@ def _serve_ready(
     except Exception:
         with contextlib.suppress(OSError):
             connection.close()
+
+
+def _kill_group(pid: int, signum: int) -> None:
+    """Signal a child's process group; the child alone if it has none (it set none yet)."""
+    try:
+        os.killpg(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
 
 
 def _peek(connection: socket.socket) -> bytes:

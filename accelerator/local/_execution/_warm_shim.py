@@ -46,10 +46,11 @@ def main():
     credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     if struct.unpack("3i", credentials)[1] != os.getuid():
         cold()
-    # A python started with SIGINT ignored (a background job of a shell) keeps it ignored: so must
-    # the child.
-    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
-    request = {"argv": sys.argv[1:], "cwd": os.getcwd(), "env": dict(os.environ), "sigint_ignored": ignored}
+    # A python started with signals ignored (nohup's SIGHUP, a background job's SIGINT) keeps them
+    # ignored: so must the child, and this shim forwards only the others.
+    stops = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+    ignored = [int(signum) for signum in stops if signal.getsignal(signum) == signal.SIG_IGN]
+    request = {"argv": sys.argv[1:], "cwd": os.getcwd(), "env": dict(os.environ), "ignored": ignored}
     body = json.dumps(request).encode()
     fds = array.array("i", [0, 1, 2])
     header = struct.pack("!I", len(body))
@@ -67,22 +68,21 @@ def main():
     child = answer["pid"]
 
     def forward(signum, frame):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(child, signum)
+        # To the child's process group (the server made it one): what the script started goes too,
+        # as a job's whole group does when its python is the real one.
+        try:
+            os.killpg(child, signum)
+        except ProcessLookupError:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
 
-    for signum in (
-        signal.SIGTERM,
-        signal.SIGINT,
-        signal.SIGHUP,
-        signal.SIGQUIT,
-        signal.SIGUSR1,
-        signal.SIGUSR2,
-    ):
-        signal.signal(signum, forward)
+    for signum in stops:
+        if int(signum) not in ignored:
+            signal.signal(signum, forward)
     line = reader.readline()
     if not line:  # the server died: the child went with it (same process group) or is orphaned
         with contextlib.suppress(ProcessLookupError):
-            os.kill(child, signal.SIGTERM)
+            os.killpg(child, signal.SIGTERM)
         sys.exit(1)
     status = json.loads(line)["status"]
     if os.WIFSIGNALED(status):
