@@ -18,6 +18,7 @@ from azure.ai.ml.constants import AssetTypes, ListViewType
 from azure.ai.ml.entities import Data
 from azure.ai.ml.exceptions import JobException, ValidationException
 from azure.core.exceptions import ResourceNotFoundError
+from job_waits import finish
 
 from accelerator.local import LocalBackendUnsupportedError, LocalMLClient
 from accelerator.local._execution._records import JobRecords
@@ -41,17 +42,6 @@ def _job(code: Path | None, line: str, **kwargs: object):
     return command(
         code=str(code) if code else None, command=line, environment=ENVIRONMENT, compute=COMPUTE, **kwargs
     )
-
-
-def _finish(client: LocalMLClient, name: str, timeout: float = 60.0) -> str:
-    """Wait for a job to end; its final status."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.jobs.get(name).status
-        if status in ("Completed", "Failed", "Canceled"):
-            return status
-        time.sleep(0.2)
-    raise AssertionError(f"job {name} did not end within {timeout} s")
 
 
 def _datastore_path(client: LocalMLClient, path: str) -> str:
@@ -329,7 +319,7 @@ def test_job_names_are_unique(jobs_client: LocalMLClient, tmp_path: Path) -> Non
     jobs_client.jobs.create_or_update(_job(code, "python main.py", name="nightly-train-1"))
     with pytest.raises(ValidationException, match="nightly-train-1"):
         jobs_client.jobs.create_or_update(_job(code, "python main.py", name="nightly-train-1"))
-    assert _finish(jobs_client, "nightly-train-1") == "Completed"
+    assert finish(jobs_client, "nightly-train-1") == "Completed"
     assert [j.name for j in jobs_client.jobs.list()] == ["nightly-train-1"]
 
 
@@ -391,7 +381,7 @@ def test_list_archive_and_restore(jobs_client: LocalMLClient, tmp_path: Path) ->
     first = jobs_client.jobs.create_or_update(_job(code, "python main.py", display_name="first"))
     second = jobs_client.jobs.create_or_update(_job(code, "python main.py", display_name="second"))
     for name in (first.name, second.name):
-        assert _finish(jobs_client, name) == "Completed"
+        assert finish(jobs_client, name) == "Completed"
 
     listed = list(jobs_client.jobs.list())
     assert [j.name for j in listed] == [second.name, first.name]  # newest first

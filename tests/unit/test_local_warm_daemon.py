@@ -11,6 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 from azure.ai.ml import command
+from job_waits import finish
 
 from accelerator.local import LocalMLClient, stop_endpoints
 from accelerator.local._execution import _warm
@@ -26,16 +27,6 @@ def _job(tmp_path: Path, script: str = REPORT, line: str = "python report.py"):
     code.mkdir(exist_ok=True)
     (code / "report.py").write_text(script)
     return command(code=str(code), command=line, environment="azureml:taxi-train:1", compute="cpu-cluster")
-
-
-def _finish(client: LocalMLClient, name: str, timeout: float = 120.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.jobs.get(name).status
-        if status in ("Completed", "Failed", "Canceled"):
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"job {name} did not end within {timeout} s")
 
 
 def _log(client: LocalMLClient, name: str) -> str:
@@ -75,7 +66,7 @@ def test_one_daemon_forks_the_runners_of_a_store(jobs_client: LocalMLClient, tmp
         runners.append(_runner(jobs_client, name))  # while it runs
         command_line = psutil.Process(runners[-1][0]).cmdline()
         assert command_line[1:3] == ["-m", "accelerator.local._execution._runner"]  # as ps shows it
-        assert _finish(jobs_client, name) == "Completed", _log(jobs_client, name)
+        assert finish(jobs_client, name) == "Completed", _log(jobs_client, name)
         scripts.append(_script_parent(jobs_client, name))
     (daemon,) = _daemons(jobs_client)
     # One daemon forked both runners and both scripts; each runner leads a session of its own (its
@@ -94,14 +85,14 @@ def test_the_daemon_stops_once_idle(
 ) -> None:
     monkeypatch.setenv(_warm.IDLE_VARIABLE, "1")  # the daemon takes it from the process starting it
     name = jobs_client.jobs.create_or_update(_job(tmp_path, "print('done')\n")).name
-    assert _finish(jobs_client, name) == "Completed"
+    assert finish(jobs_client, name) == "Completed"
     daemons = _daemons(jobs_client)
     assert not psutil.wait_procs(daemons, timeout=30)[1]
 
 
 def test_stop_endpoints_stops_the_daemon(jobs_client: LocalMLClient, tmp_path: Path) -> None:
     name = jobs_client.jobs.create_or_update(_job(tmp_path, "print('done')\n")).name
-    assert _finish(jobs_client, name) == "Completed"
+    assert finish(jobs_client, name) == "Completed"
     assert _daemons(jobs_client)
     stop_endpoints(jobs_client._scope.home)  # what the book's run does at its end
     assert not _daemons(jobs_client)
@@ -116,10 +107,10 @@ def test_a_daemon_killed_mid_job_fails_its_step_and_the_next_job_runs(
     scripts = processes.wait_for(marker, count=2)  # the shell and the script's python
     (daemon,) = _daemons(jobs_client)
     daemon.send_signal(signal.SIGKILL)  # as a node lost: what ran on it goes with it
-    assert _finish(jobs_client, name) == "Failed"
+    assert finish(jobs_client, name) == "Failed"
     assert processes.ended(scripts)
     again = jobs_client.jobs.create_or_update(_job(tmp_path)).name
-    assert _finish(jobs_client, again) == "Completed", _log(jobs_client, again)
+    assert finish(jobs_client, again) == "Completed", _log(jobs_client, again)
 
 
 def test_turned_off_no_daemon_starts(
@@ -131,7 +122,7 @@ def test_turned_off_no_daemon_starts(
     time.sleep(1)
     _, parent, session = _runner(jobs_client, name)
     assert (parent, session) == (os.getpid(), True)  # a new interpreter this process started
-    assert _finish(jobs_client, name) == "Completed", _log(jobs_client, name)
+    assert finish(jobs_client, name) == "Completed", _log(jobs_client, name)
     assert not _daemons(jobs_client)
 
 
