@@ -127,12 +127,15 @@ def test_turned_off_no_daemon_starts(
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="binding the address as another user needs root")
-def test_a_socket_another_user_bound_never_gets_a_request(tmp_path: Path) -> None:
+def test_a_socket_another_user_bound_never_gets_a_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The daemon's address is derived, not secret: whoever binds it first must not receive the
     # environment a runner request carries. The client checks the server's user, and starts cold.
     import subprocess
     import sys
 
+    monkeypatch.chdir(tmp_path)  # were a request ever answered, its runner would work in tmp_path
     home = tmp_path / "store"
     address, _ = _warm.daemon_address(home)
     squatter = subprocess.Popen(
@@ -152,7 +155,7 @@ def test_a_socket_another_user_bound_never_gets_a_request(tmp_path: Path) -> Non
     )
     try:
         assert squatter.stdout is not None and squatter.stdout.readline().strip() == "ready"
-        assert _warm.spawn_runner(home, ["workspace", "job"], tmp_path / "runner.log") is None
+        assert _warm.spawn_runner(home, [str(tmp_path / "workspace"), "job"], tmp_path / "runner.log") is None
         assert squatter.stdout.readline().strip() == "received 0"
     finally:
         squatter.kill()
