@@ -45,6 +45,7 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -526,29 +527,45 @@ def _serve_one(connection: socket.socket, waiting: dict[int, socket.socket]) -> 
         _send(connection, {"fallback": True})
         connection.close()
         return
+    # A process group of its own: the shim's signals and the stops below reach what the script
+    # starts, as a cold python's group does, and never the server.
+    pid = _fork(connection, waiting, lambda: _child(request, plan, fds), own_group=True)
+    for fd in fds:
+        os.close(fd)
+    _send(connection, {"pid": pid})
+    waiting[pid] = connection
+
+
+def _fork(
+    connection: socket.socket,
+    waiting: dict[int, socket.socket],
+    become: Callable[[], int],
+    own_group: bool,
+) -> int:
+    """Fork a child that runs ``become`` and exits with its status; the child's pid.
+
+    Stop signals are blocked across the fork (see _STOP_SIGNALS) until the child has its own
+    handlers. A group of its own is set on both sides of the fork, so it exists before anyone
+    learns the pid."""
     signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     pid = os.fork()
     if pid == 0:
         status = 1
         try:
-            # A process group of its own (set on both sides of the fork, so it exists before the
-            # shim learns the pid): the shim's signals and the stops below reach what the script
-            # starts, as a cold python's group does, and never the server.
-            with contextlib.suppress(OSError):
-                os.setpgid(0, 0)
+            if own_group:
+                with contextlib.suppress(OSError):
+                    os.setpgid(0, 0)
             connection.close()
             for other in waiting.values():
                 other.close()
-            status = _child(request, plan, fds)
+            status = become()
         finally:
             os._exit(status)
-    with contextlib.suppress(OSError):
-        os.setpgid(pid, pid)
+    if own_group:
+        with contextlib.suppress(OSError):
+            os.setpgid(pid, pid)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # the server's own: ignored, as before
-    for fd in fds:
-        os.close(fd)
-    _send(connection, {"pid": pid})
-    waiting[pid] = connection
+    return pid
 
 
 def _fork_runner(
@@ -556,18 +573,7 @@ def _fork_runner(
 ) -> None:
     """A job's runner, as ``python -m accelerator.local._execution._runner`` would start, in a
     session of its own (so its process group can be stopped, as a cold runner's is)."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            connection.close()
-            for other in waiting.values():
-                other.close()
-            code = _runner_child(request)
-        finally:
-            os._exit(code)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    pid = _fork(connection, waiting, lambda: _runner_child(request), own_group=False)  # it calls setsid
     _runners.add(pid)
     _send(connection, {"pid": pid})
     connection.close()
