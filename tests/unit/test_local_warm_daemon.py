@@ -34,17 +34,7 @@ def _log(client: LocalMLClient, name: str) -> str:
 
 
 def _daemons(client: LocalMLClient) -> list[psutil.Process]:
-    folder = str(client._scope.home.resolve() / "warm")
-    found = []
-    for process in psutil.process_iter():
-        try:
-            command_line = process.cmdline()
-            ours = _warm.__name__ in command_line and command_line[-2].startswith(folder)
-            if ours and process.status() != psutil.STATUS_ZOMBIE:
-                found.append(process)
-        except (psutil.Error, IndexError):
-            continue
-    return found
+    return _warm.daemons(client._scope.home)
 
 
 def _runner(client: LocalMLClient, name: str) -> tuple[int, int, bool]:
@@ -160,15 +150,4 @@ def test_a_socket_another_user_bound_never_gets_a_request(
     finally:
         squatter.kill()
         squatter.wait()
-    assert not _daemons_of(home)
-
-
-def _daemons_of(home: Path) -> list[psutil.Process]:
-    return [p for p in psutil.process_iter() if str(home) in " ".join(_command_line(p))]
-
-
-def _command_line(process: psutil.Process) -> list[str]:
-    try:
-        return process.cmdline()
-    except psutil.Error:
-        return []
+    assert not _warm.daemons(home)

@@ -274,19 +274,30 @@ def spawn_runner(home: Path, argv: list[str], log: Path) -> int | None:
     return None
 
 
-def stop_daemons(home: Path) -> list[int]:
-    """Stop the store's warm daemons (any interpreter, any code); their pids. Runners and steps
-    running go on: a step started later runs cold."""
+def daemons(home: Path) -> list[Any]:
+    """The store's live warm daemons (any interpreter, any code), as psutil processes."""
     import psutil
 
     folder = str(Path(home).resolve() / "warm") + os.sep
-    stopped = []
+    found = []
     for process in psutil.process_iter():
         with contextlib.suppress(psutil.Error, IndexError):
             command = process.cmdline()  # python -m <this module> <address> 0 <shim folder> <room>
-            if "accelerator.local._execution._warm" in command and command[-2].startswith(folder):
-                process.terminate()
-                stopped.append(process)
+            ours = "accelerator.local._execution._warm" in command and command[-2].startswith(folder)
+            if ours and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+    return found
+
+
+def stop_daemons(home: Path) -> list[int]:
+    """Stop the store's warm daemons; their pids. Runners and steps running go on: a step started
+    later runs cold."""
+    import psutil
+
+    stopped = daemons(home)
+    for process in stopped:
+        with contextlib.suppress(psutil.Error):
+            process.terminate()
     psutil.wait_procs(stopped, timeout=10)
     return [process.pid for process in stopped]
 
