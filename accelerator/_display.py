@@ -10,16 +10,22 @@ than in every notebook:
   filter on the SDK's own logger drops exactly those records; every other SDK warning still shows.
 - In a Jupyter kernel, pandas shows every column and each cell in full (its default cuts a cell at
   50 characters with "..."): the book's tables hold sentences (practices, gaps, role lists).
+- In a kernel without ipywidgets, tqdm (MLflow's progress bars for artifact downloads) warns
+  "IProgress not found" on every download (``tqdm/notebook.py``); a bar cannot be drawn there, and
+  the warning is not the reader's to act on. Only that warning is ignored.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import warnings
 
 EXPERIMENTAL_LOGGER = "azure.ai.ml._utils._experimental"
 # The link every experimental class or method notice of the SDK ends with.
 EXPERIMENTAL_NOTICE = "aka.ms/azuremlexperimental"
+# The start of tqdm's warning when ipywidgets is missing (tqdm.notebook.WARN_NOIPYW).
+TQDM_NO_WIDGETS = "IProgress not found"
 
 
 class ExperimentalNoticeFilter(logging.Filter):
@@ -38,5 +44,6 @@ def configure(notebook: bool | None = None) -> None:
     if notebook if notebook is not None else "ipykernel" in sys.modules:
         import pandas as pd
 
+        warnings.filterwarnings("ignore", TQDM_NO_WIDGETS)
         pd.set_option("display.max_colwidth", None)
         pd.set_option("display.max_columns", None)

@@ -57,6 +57,19 @@ def test_in_a_notebook_table_cells_are_shown_in_full() -> None:
         assert long in html and "..." not in html
 
 
+def test_in_a_notebook_only_tqdms_missing_widgets_warning_is_ignored() -> None:
+    import warnings
+
+    from tqdm.notebook import WARN_NOIPYW
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _display.configure(notebook=True)
+        warnings.warn(WARN_NOIPYW, stacklevel=1)  # as tqdm.notebook warns it
+        warnings.warn("IProgress is fine, but the disk is full", stacklevel=1)
+    assert [str(w.message) for w in caught] == ["IProgress is fine, but the disk is full"]
+
+
 def test_require_python_names_the_version_found() -> None:
     from accelerator.prerequisites import require_python
 

@@ -52,23 +52,19 @@ def request_body(rows: pd.DataFrame, columns: list[str]) -> bytes:
 
 @dataclass(frozen=True)
 class Serving:
-    """How a deployment of this workload is defined: its environment, size and
-    data
-    collection."""
+    """How a deployment of this workload is defined: its environment, size
+    and data collection."""
 
     endpoint_name: str
-    environment: (
-        str  # an environment id: azureml:<name>:<version> or a registry's id
-    )
+    #: An environment id: azureml:<name>:<version> or a registry's id.
+    environment: str
     instance_type: str
-    collect: bool = (
-        False  # collect request and response payloads (for monitoring)
-    )
+    #: Collect request and response payloads (for monitoring).
+    collect: bool = False
 
     def deployment(self, name: str, model: Any) -> ManagedOnlineDeployment:
         """A deployment of ``model`` (an id or a registered Model) with the
-        scoring
-        script."""
+        scoring script."""
         model = model_id(model)
         collector = None
         if self.collect:
@@ -101,9 +97,8 @@ class Answer:
 
 
 class Client:
-    """Requests to an endpoint's scoring URI, with its key, as an application
-    sends
-    them."""
+    """Requests to an endpoint's scoring URI, with its key, as an
+    application sends them."""
 
     def __init__(self, scoring_uri: str, key: str) -> None:
         self.scoring_uri = scoring_uri
@@ -153,8 +148,8 @@ def smoke_test(
     deployment: str,
     request_file: str | Path,
 ) -> list[float]:
-    """A few trips through one deployment (``invoke`` with its name): finite,
-    positive fares."""
+    """A few trips through one deployment (``invoke`` with its name):
+    finite, positive fares."""
     answer = ml_client.online_endpoints.invoke(
         endpoint_name,
         request_file=str(request_file),
@@ -208,19 +203,49 @@ def deploy(
     model: Any,
     request_file: str | Path,
 ) -> None:
-    """Create (or update) one deployment and smoke-test it; it gets no live
-    traffic
-    here."""
+    """Create (or update) one deployment and smoke-test it; it gets no
+    live traffic here."""
     ml_client.online_deployments.begin_create_or_update(
         serving.deployment(name, model)
     ).result()
     smoke_test(ml_client, serving.endpoint_name, name, request_file)
 
 
-def _scored(ml_client: Any, deployment: str, endpoint_name: str) -> int:
+def scored(ml_client: Any, deployment: str, endpoint_name: str) -> int:
+    """How many requests the deployment has answered, from its log."""
     return ml_client.online_deployments.get_logs(
         deployment, endpoint_name, 10_000
     ).count("POST /score 200")
+
+
+def live_requests(
+    client: Client, sample: pd.DataFrame, columns: list[str], expected: str
+) -> pd.DataFrame:
+    """One live request per trip; each must be answered by ``expected``.
+
+    One row per trip: status, the deployment that served it, seconds, and
+    the prediction under ``expected``'s name."""
+    rows = []
+    for index in range(len(sample)):
+        answer = client.post(request_body(sample.iloc[[index]], columns))
+        rows.append(
+            {
+                "status": answer.status,
+                "served_by": answer.served_by,
+                "seconds": answer.seconds,
+                expected: answer.payload["predictions"][0]
+                if answer.status == 200
+                else np.nan,
+            }
+        )
+    live = pd.DataFrame(rows)
+    if not (
+        (live["status"] == 200).all() and (live["served_by"] == expected).all()
+    ):
+        raise AssertionError(
+            f"Live requests were not all answered by {expected}."
+        )
+    return live
 
 
 def mirror_and_compare(
@@ -234,9 +259,9 @@ def mirror_and_compare(
     target: str,
     mirror_percent: int,
 ) -> pd.DataFrame:
-    """Live requests (answered by ``old``) with ``mirror_percent``% mirrored to
-    ``new``, then the same trips sent to ``new`` directly: one row per trip with
-    both answers and the actual fare."""
+    """Live requests (answered by ``old``) with ``mirror_percent``% mirrored
+    to ``new``, then the same trips sent to ``new`` directly: one row per
+    trip with both answers and the actual fare."""
     if not 0 <= mirror_percent <= 50:
         raise ValueError(
             f"mirror_percent must be 0-50 (Azure's limit): {mirror_percent}"
@@ -244,30 +269,13 @@ def mirror_and_compare(
     set_traffic(
         ml_client, endpoint_name, {old: 100, new: 0}, {new: mirror_percent}
     )
-    before = _scored(ml_client, new, endpoint_name)
-    rows = []
-    for index in range(len(sample)):
-        answer = client.post(request_body(sample.iloc[[index]], columns))
-        rows.append(
-            {
-                "status": answer.status,
-                "served_by": answer.served_by,
-                "seconds": answer.seconds,
-                old: answer.payload["predictions"][0]
-                if answer.status == 200
-                else np.nan,
-            }
-        )
-    rollout = pd.DataFrame(rows)
-    if not (
-        (rollout["status"] == 200).all() and (rollout["served_by"] == old).all()
-    ):
-        raise AssertionError(f"Live requests were not all answered by {old}.")
+    before = scored(ml_client, new, endpoint_name)
+    rollout = live_requests(client, sample, columns, old)
     time.sleep(1)  # mirrored copies are sent in the background
     print(f"{len(rollout)} live requests, all answered by {old}")
     print(
         f"{new} scored mirrored copies of them:",
-        _scored(ml_client, new, endpoint_name) > before,
+        scored(ml_client, new, endpoint_name) > before,
     )
     shadow = client.post(request_body(sample, columns), deployment=new)
     rollout[new] = (
@@ -280,15 +288,33 @@ def mirror_and_compare(
 def gate(
     rollout: pd.DataFrame, old: str, new: str, tolerance: float
 ) -> tuple[dict[str, float], bool]:
-    """(RMSE of each deployment on the same trips, whether ``new`` answered all
-    and
-    is within ``tolerance`` of ``old``'s RMSE)."""
+    """(RMSE of each deployment on the same trips, whether ``new`` answered
+    all and is within ``tolerance`` of ``old``'s RMSE)."""
     errors = {
         name: float(np.sqrt(((rollout[name] - rollout["fare"]) ** 2).mean()))
         for name in (old, new)
     }
     answered = bool(rollout[new].notna().all())
     return errors, answered and errors[new] <= errors[old] * (1 + tolerance)
+
+
+def check_live(
+    client: Client,
+    sample: pd.DataFrame,
+    columns: list[str],
+    traffic: dict[str, int],
+    requests: int = 50,
+) -> None:
+    """``requests`` live requests under ``traffic``: every one answered."""
+    answers = [
+        client.post(request_body(sample.iloc[[i % len(sample)]], columns))
+        for i in range(requests)
+    ]
+    if not all(a.status == 200 for a in answers):
+        raise AssertionError(
+            f"traffic {traffic}: not every request was answered"
+        )
+    print(f"traffic {traffic}: {requests} requests, all answered")
 
 
 def shift_traffic(
@@ -302,20 +328,12 @@ def shift_traffic(
     steps: Iterable[tuple[int, int]] = STEPS,
     requests: int = 50,
 ) -> None:
-    """Move live traffic from ``old`` to ``new`` in ``steps``, checking real
-    requests at each."""
+    """Move live traffic from ``old`` to ``new`` in ``steps``, checking
+    real requests at each."""
     for old_share, new_share in steps:
         split = {old: old_share, new: new_share}
         set_traffic(ml_client, endpoint_name, split)
-        answers = [
-            client.post(request_body(sample.iloc[[i % len(sample)]], columns))
-            for i in range(requests)
-        ]
-        if not all(a.status == 200 for a in answers):
-            raise AssertionError(
-                f"traffic {split}: not every request was answered"
-            )
-        print(f"traffic {split}: {requests} requests, all answered")
+        check_live(client, sample, columns, split, requests)
 
 
 def retire(ml_client: Any, endpoint_name: str, old: str) -> None:
@@ -340,9 +358,8 @@ def release(
     mirror_percent: int = 20,
     tolerance: float = 0.10,
 ) -> str:
-    """The whole procedure: ``model`` ends up taking all live traffic, or the
-    old
-    one keeps it.
+    """The whole procedure: ``model`` ends up taking all live traffic, or
+    the old one keeps it.
 
     With nothing live yet, the first deployment is smoke-tested and takes all
     traffic. Returns the deployment that serves live traffic at the end."""
