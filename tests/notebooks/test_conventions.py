@@ -45,3 +45,23 @@ def test_committed_outputs_are_clean(notebook):
         for output in cell.outputs:
             assert output.output_type != "error"
             assert not PRIVATE.search(str(output)), str(output)[:200]
+
+
+# A cell the reader sees shows one step; a longer one belongs in the workload's code
+# (shown with literalinclude) or in a hidden prerequisites cell.
+VISIBLE_CELL_LINES = 40
+
+
+def test_visible_code_cells_are_short(notebook):
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code" or "hide-input" in cell.metadata.get("tags", []):
+            continue
+        lines = len(cell.source.splitlines())
+        assert lines <= VISIBLE_CELL_LINES, f"cell {index}: {lines} lines"
+
+
+def test_no_formatter_or_linter_comments_in_the_code_a_reader_sees(notebook):
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code":
+            for marker in ("# fmt:", "# noqa", "# type: ignore"):
+                assert marker not in cell.source, f"cell {index}: {marker}"
