@@ -49,6 +49,7 @@ from accelerator.local.operations import (
     ScheduleOperations,
     WorkspaceOperations,
 )
+from accelerator.local.operations._component_resolver import ComponentResolver
 from accelerator.local.operations._model_operations import ModelFiles
 from accelerator.local.operations._operation_orchestrator import LocalOrchestrator
 
@@ -122,9 +123,11 @@ class LocalMLClient:
         # datastores) when it resolves a reference, so it is given the client, as the SDK gives its
         # own all_operations.
         orchestrator = LocalOrchestrator(scope, self, model_files=model_files, uploads=uploads)
-        self.components = ComponentOperations(scope, orchestrator)
-        # Jobs compile with the same orchestrator and the components' resolver.
-        self.jobs = JobOperations(scope, JobCompiler(orchestrator, self.components._resolve))
+        # Components are stored as the resolver prepares them; jobs and schedules resolve their
+        # pipelines' steps through it (the SDK's jobs resolve them through its orchestrator).
+        components = ComponentResolver(scope, orchestrator, self)
+        self.components = ComponentOperations(scope, components)
+        self.jobs = JobOperations(scope, JobCompiler(orchestrator, components.resolve))
         self.online_endpoints = OnlineEndpointOperations(scope, online_endpoint_records)
         self.online_deployments = OnlineDeploymentOperations(scope, online_endpoint_records, orchestrator)
         self.batch_endpoints = BatchEndpointOperations(scope, batch_endpoint_records, self.jobs)
@@ -132,7 +135,7 @@ class LocalMLClient:
             scope, batch_endpoint_records, orchestrator, self.batch_endpoints, self.jobs
         )
         self.schedules = ScheduleOperations(
-            scope, self, resolve_component=self.components._resolve, job_records=job_records
+            scope, self, resolve_component=components.resolve, job_records=job_records
         )
         for group in _NOT_YET:
             setattr(self, group, _NotYetSupported(group))

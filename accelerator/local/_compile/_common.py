@@ -22,7 +22,7 @@ class DeclaredInput(TypedDict):
 
 
 class ComponentSpec(TypedDict):
-    """What a pipeline step needs of its component (``ComponentOperations._resolve``)."""
+    """What a pipeline step needs of its component (``ComponentResolver.resolve``)."""
 
     id: str
     fingerprint: str
