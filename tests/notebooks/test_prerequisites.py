@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import nbformat
 import pytest
 from helpers import run
 from papermill.exceptions import PapermillExecutionError
+
+from tools.notebooks import NOTEBOOKS
 
 LATER = [
     "06_connect_and_validate",
@@ -25,7 +28,16 @@ def test_stops_early_naming_the_notebook_to_run_first(name, fresh_store, tmp_pat
     error = raised.value
     assert error.ename == "PrerequisiteError"
     assert "run 05_create_workspaces.ipynb first" in error.evalue
-    assert error.exec_count <= 3  # the first cells after the parameters: imports, then the checks
+    # The checks of what earlier weeks made, before any step of the week: the notebook's hidden
+    # prerequisites cell where it has one, else the cells right after the parameters and imports.
+    notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    hidden = [i for i, c in enumerate(code) if "hide-input" in c.metadata.get("tags", [])]
+    if hidden:
+        assert hidden[0] <= 3  # after the parameters, the imports and connect
+        assert error.source == code[hidden[0]].source
+    else:
+        assert error.exec_count <= 3
 
 
 DESIGN_WEEKS = ["02_maturity_and_delivery", "03_architecture_choices", "04_security_access_cost"]

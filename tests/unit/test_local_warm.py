@@ -166,3 +166,55 @@ def test_the_server_goes_when_its_runner_is_killed(tmp_path: Path) -> None:
     runner.kill()
     runner.wait()
     server.wait(timeout=30)
+
+
+def test_a_stop_before_the_server_answers_reaches_the_child(tmp_path: Path) -> None:
+    """A job's timeout or cancel can SIGTERM the shim while the server is still forking: the stop
+    must reach the child once its pid is known, not end the shim alone and leave the child running."""
+    import json
+    import socket
+    import struct
+    import threading
+    import time
+
+    shim = Path(sys.modules[WarmServer.__module__].__file__).with_name("_warm_shim.py")
+    name = f"accelerator-test-shim-{os.getpid()}-{time.monotonic_ns()}"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind("\0" + name)
+    listener.listen(1)
+    received = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def serve() -> None:  # the server's side of the protocol, answering late
+        connection, _ = listener.accept()
+        with connection:
+            connection.recvmsg(1 << 20, socket.CMSG_SPACE(3 * struct.calcsize("i")))
+            received.set()
+            time.sleep(1.0)  # still forking when the stop arrives
+            child = subprocess.Popen(["sleep", "60"], process_group=0)
+            connection.sendall(json.dumps({"pid": child.pid}).encode() + b"\n")
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+            outcome["child"] = child.returncode
+            status = signal.SIGTERM if child.returncode == -signal.SIGTERM else signal.SIGKILL
+            connection.sendall(json.dumps({"status": int(status)}).encode() + b"\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    env = {**os.environ, "ACCELERATOR_WARM_SOCKET": "@" + name, "ACCELERATOR_WARM_PID": str(os.getpid())}
+    env.pop("ACCELERATOR_WARM_PROCESSES", None)
+    shim_process = subprocess.Popen([sys.executable, "-IS", str(shim), "script.py"], env=env, cwd=tmp_path)
+    try:
+        assert received.wait(timeout=30), "the shim did not send its request"
+        shim_process.send_signal(signal.SIGTERM)  # before the server has answered
+        shim_process.wait(timeout=30)
+        thread.join(timeout=30)
+    finally:
+        listener.close()
+        if shim_process.poll() is None:
+            shim_process.kill()
+    assert outcome["child"] == -signal.SIGTERM  # the stop was forwarded to the child
+    assert shim_process.returncode == -signal.SIGTERM  # and the shim ended as its child did

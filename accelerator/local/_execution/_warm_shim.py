@@ -12,9 +12,15 @@ import struct
 import sys
 import time
 
+# The signals that stop a job. They stay blocked until the child's pid is known: a stop that arrives
+# while the server is still forking (a job's timeout, a cancel) is then forwarded to the child
+# rather than ending this shim alone and leaving the child to run on.
+STOPS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+
 
 def cold():
     real = os.environ.get("ACCELERATOR_REAL_PYTHON") or "/usr/bin/python3"
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)  # exec keeps the mask: the real python must not
     os.execv(real, [real, *sys.argv[1:]])
 
 
@@ -41,6 +47,7 @@ def main():
     path = os.environ.get("ACCELERATOR_WARM_SOCKET")
     if not path or os.environ.get("ACCELERATOR_WARM_PROCESSES", "1").lower() in ("0", "false", "no", "off"):
         cold()
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
     connection = connect("\0" + path[1:] if path.startswith("@") else path)
     # The store's daemon has a known address: only a server of this user gets the job's environment.
     credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
@@ -48,8 +55,7 @@ def main():
         cold()
     # A python started with signals ignored (nohup's SIGHUP, a background job's SIGINT) keeps them
     # ignored: so must the child, and this shim forwards only the others.
-    stops = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
-    ignored = [int(signum) for signum in stops if signal.getsignal(signum) == signal.SIG_IGN]
+    ignored = [int(signum) for signum in STOPS if signal.getsignal(signum) == signal.SIG_IGN]
     request = {"argv": sys.argv[1:], "cwd": os.getcwd(), "env": dict(os.environ), "ignored": ignored}
     body = json.dumps(request).encode()
     fds = array.array("i", [0, 1, 2])
@@ -76,9 +82,10 @@ def main():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signum)
 
-    for signum in stops:
+    for signum in STOPS:
         if int(signum) not in ignored:
             signal.signal(signum, forward)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)  # a stop that came meanwhile goes to the child
     line = reader.readline()
     if not line:  # the server died: the child went with it (same process group) or is orphaned
         with contextlib.suppress(ProcessLookupError):
