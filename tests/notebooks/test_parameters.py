@@ -107,7 +107,7 @@ def test_design_with_dev_and_prod_gives_two_workspaces_in_week_5(fresh_store, tm
     run("02_maturity_and_delivery", tmp_path)
     architecture = text_of(run("03_architecture_choices", tmp_path, environments="dev,prod"))
     assert "Environments: dev, prod (parameter)" in architecture
-    assert "dropped: release/* -> test: no test environment in this topology" in architecture
+    assert "dropped: main -> test: no test environment in this topology" in architecture
     solution = text_of(run("04_security_access_cost", tmp_path))
     assert "topology from week 3: dev, prod in westeurope" in solution
 

@@ -134,8 +134,8 @@ def test_research_only_is_one_shared_workspace_and_one_environment(inputs):
     assert decided.environments.names == ["dev"]
     assert [r.environment for r in decided.branching] == ["dev", "dev"]
     assert decided.branching_notes == [
-        "release/* -> test: no test environment in this topology",
-        "release/* -> prod: no prod environment in this topology",
+        "main -> test: no test environment in this topology",
+        "main -> prod: no prod environment in this topology",
     ]
 
 

@@ -99,11 +99,11 @@ def test_settings_for_every_environment(folder):
 
 
 def test_branch_rules_must_cover_every_environment_and_approve_prod(folder):
-    edit(folder, "delivery.yaml", "      approval: project_lead\n", "")
+    edit(folder, "delivery.yaml", "      approval: team_lead\n", "")
     [problem] = problems(folder)
     line = line_of(folder, "delivery.yaml", "rules:")
     assert problem == (
-        f"design/delivery.yaml:{line}: branching.rules: release/* deploys to prod without an approval: "
+        f"design/delivery.yaml:{line}: branching.rules: main deploys to prod without an approval: "
         "name the approving role"
     )
     edit(folder, "delivery.yaml", "environment: test", "environment: dev")
