@@ -3,17 +3,22 @@ libraries behaves as a separate ``python`` process would (see accelerator/local/
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 
-from accelerator.local._execution._warm import SETTING, WarmServer, parse_command_line
+from accelerator.local._execution._warm import SETTING, SHIM, WarmServer, parse_command_line
 
 SCRIPT = """\
 import os, sys
@@ -171,13 +176,6 @@ def test_the_server_goes_when_its_runner_is_killed(tmp_path: Path) -> None:
 def test_a_stop_before_the_server_answers_reaches_the_child(tmp_path: Path) -> None:
     """A job's timeout or cancel can SIGTERM the shim while the server is still forking: the stop
     must reach the child once its pid is known, not end the shim alone and leave the child running."""
-    import json
-    import socket
-    import struct
-    import threading
-    import time
-
-    shim = Path(sys.modules[WarmServer.__module__].__file__).with_name("_warm_shim.py")
     name = f"accelerator-test-shim-{os.getpid()}-{time.monotonic_ns()}"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind("\0" + name)
@@ -206,7 +204,7 @@ def test_a_stop_before_the_server_answers_reaches_the_child(tmp_path: Path) -> N
     thread.start()
     env = {**os.environ, "ACCELERATOR_WARM_SOCKET": "@" + name, "ACCELERATOR_WARM_PID": str(os.getpid())}
     env.pop("ACCELERATOR_WARM_PROCESSES", None)
-    shim_process = subprocess.Popen([sys.executable, "-IS", str(shim), "script.py"], env=env, cwd=tmp_path)
+    shim_process = subprocess.Popen([sys.executable, "-IS", str(SHIM), "script.py"], env=env, cwd=tmp_path)
     try:
         assert received.wait(timeout=30), "the shim did not send its request"
         shim_process.send_signal(signal.SIGTERM)  # before the server has answered

@@ -85,7 +85,7 @@ PRELOAD_IDLE = (
     "matplotlib",
     "matplotlib.pyplot",
 )
-_SHIM = Path(__file__).with_name("_warm_shim.py")
+SHIM = Path(__file__).with_name("_warm_shim.py")
 _HEADER = struct.Struct("!I")
 _ARGV_ROOM = 4096
 # The server's own descriptors (listener, wake-up pipe), closed in every child it forks.
@@ -186,7 +186,7 @@ def _write_shims(bin: Path) -> None:
     bin.mkdir(parents=True, exist_ok=True)
     # The shim runs isolated (-I: no site, no PYTHON* variables, no script folder on sys.path)
     # and imports only the standard library's few modules it needs: it starts in milliseconds.
-    shim = f"#!{sys.executable} -IS\n" + _SHIM.read_text()
+    shim = f"#!{sys.executable} -IS\n" + SHIM.read_text()
     for name in ("python", "python3"):
         path = bin / name
         if path.is_file() and path.read_text() == shim:
